@@ -1,0 +1,78 @@
+"""The torch/numpy/JAX boundary: zero-copy outputs and checked action inputs.
+
+Outputs go JAX -> torch through DLPack (`torch.from_dlpack`), sharing memory with the JAX
+output buffers. Actions come in as torch tensors (DLPack into JAX, no copy when they are
+float32 on the env's device), numpy arrays or JAX arrays; bad input raises here, before
+anything reaches the compiled step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+
+def torch_device_of(device: jax.Device) -> torch.device:
+    """The torch device that shares memory with JAX `device` (cuda:i for GPU i, else cpu)."""
+    if device.platform == "gpu":
+        return torch.device("cuda", device.id)
+    return torch.device("cpu")
+
+
+def to_torch(x: jax.Array) -> torch.Tensor:
+    """A torch tensor sharing memory with `x` (no copy; ordered after x's producer on CUDA)."""
+    return torch.from_dlpack(x)
+
+
+def _check_shape(shape: tuple, expected: tuple, what: str) -> None:
+    if tuple(shape) != tuple(expected):
+        raise ValueError(f"{what} must have shape {tuple(expected)} (num_envs, action_dim), got {tuple(shape)}")
+
+
+def _check_kind(kind: str, dtype: Any, what: str) -> None:
+    if kind not in "fiu":  # float, signed, unsigned: castable to float32 without losing meaning
+        raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {dtype} cannot be cast")
+
+
+def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device) -> jax.Array:
+    """Check `action` and return it as a float32 JAX array of `shape` on `device`.
+
+    Accepts torch tensors (any device; moved once if needed; float32 on the right device
+    crosses without a copy), JAX arrays and anything numpy can read. Raises ValueError for a
+    wrong shape and TypeError for a dtype that is not a real number (bool, complex, object).
+    NaN/inf values are not rejected here: the compiled step replaces them (see `BatchedEnv`).
+    """
+    what = "action"
+    if isinstance(action, torch.Tensor):
+        _check_shape(action.shape, shape, what)
+        if action.dtype == torch.bool or action.is_complex():
+            raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {action.dtype} cannot be cast")
+        target = torch_device_of(device)
+        action = action.detach().to(device=target, dtype=torch.float32).contiguous()
+        return jax.dlpack.from_dlpack(action)
+    if isinstance(action, jax.Array):
+        _check_shape(action.shape, shape, what)
+        _check_kind(np.dtype(action.dtype).kind, action.dtype, what)
+        if action.dtype != jnp.float32:
+            action = action.astype(jnp.float32)
+        if action.devices() != {device}:
+            action = jax.device_put(action, device)
+        return action
+    array = np.asarray(action)
+    _check_shape(array.shape, shape, what)
+    _check_kind(array.dtype.kind, array.dtype, what)
+    return jax.device_put(array.astype(np.float32, copy=False), device)
+
+
+def mask_to_jax(mask: Any, num_envs: int, device: jax.Device) -> jax.Array:
+    """A (num_envs,) bool mask from torch, JAX or numpy input, on `device`."""
+    if isinstance(mask, torch.Tensor):
+        mask = mask.detach().cpu().numpy()
+    array = np.asarray(mask)
+    if array.shape != (num_envs,) or array.dtype != np.bool_:
+        raise ValueError(f"reset_mask must be a bool array of shape ({num_envs},), got {array.dtype} {array.shape}")
+    return jax.device_put(array, device)

@@ -1,0 +1,123 @@
+"""MuJoCo model loading and the MJX simulation a task runs on.
+
+`load_model` turns an MJCF file into a `mujoco.MjModel` with errors that name the problem;
+`Simulation` puts it on a JAX device with the chosen MJX backend and advances one env's state
+by a fixed number of physics substeps. Everything here is single-env: the vector env vmaps it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from importlib import resources
+from pathlib import Path
+
+import jax
+import mujoco
+from mujoco import mjx
+
+BACKENDS = ("jax", "warp")
+
+
+class AssetError(ValueError):
+    """A model file is missing, unreadable or not a valid MuJoCo model."""
+
+
+def asset_path(name: str) -> Path:
+    """Absolute path of a model file shipped with gpu_envs (e.g. "cartpole.xml")."""
+    try:
+        root = Path(str(resources.files("gpu_envs.assets")))
+    except ModuleNotFoundError:  # running from a source tree that is not installed
+        root = Path(__file__).resolve().parent.parent / "assets"
+    return root / name
+
+
+def load_model(path: str | os.PathLike) -> mujoco.MjModel:
+    """Compile an MJCF (or URDF) file into a `mujoco.MjModel`.
+
+    Raises `AssetError` naming the file when it does not exist, is not a file, or MuJoCo
+    rejects it (bad XML, unknown attributes, missing meshes); MuJoCo's message is included.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AssetError(f"model file not found: {path}")
+    if not path.is_file():
+        raise AssetError(f"model path is not a file: {path}")
+    try:
+        return mujoco.MjModel.from_xml_path(str(path))
+    except ValueError as err:  # MuJoCo reports XML and compile errors as ValueError
+        raise AssetError(f"MuJoCo could not load {path}: {err}") from err
+
+
+def resolve_device(device: str | jax.Device | None) -> jax.Device:
+    """Map "cpu", "cuda", "cuda:1", "gpu:0", a jax.Device or None (JAX's default) to a jax.Device."""
+    if device is None:
+        return jax.devices()[0]
+    if isinstance(device, jax.Device):
+        return device
+    text = str(device).lower()
+    kind, _, index = text.partition(":")
+    platform = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu"}.get(kind)
+    if platform is None or (index and not index.isdigit()):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N' (got {device!r})")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError as err:
+        raise ValueError(f"device {device!r} requested but JAX has no {platform} backend: {err}") from None
+    i = int(index) if index else 0
+    if i >= len(devices):
+        raise ValueError(f"device {device!r} requested but JAX sees only {len(devices)} {platform} device(s)")
+    return devices[i]
+
+
+def check_backend(backend: str, device: jax.Device) -> None:
+    """Raise a clear error when an MJX backend cannot run on `device` here."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} (got {backend!r})")
+    if backend == "warp":
+        if importlib.util.find_spec("mujoco_warp") is None or importlib.util.find_spec("warp") is None:
+            raise ImportError("backend='warp' needs MuJoCo Warp: pip install 'gpu-envs[warp]'")
+        if device.platform != "gpu":
+            raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
+
+
+class Simulation:
+    """One MuJoCo model on one JAX device, stepped `substeps` physics steps per env step.
+
+    Attributes:
+        mj_model: the host `mujoco.MjModel` (also used for rendering and validation).
+        model: the MJX model on `device`.
+        dt: seconds of simulated time per env step (= substeps * mj_model.opt.timestep).
+    """
+
+    def __init__(self, mj_model: mujoco.MjModel, substeps: int, backend: str = "jax",
+                 device: str | jax.Device | None = None):
+        if substeps < 1:
+            raise ValueError(f"substeps must be >= 1 (got {substeps})")
+        self.device = resolve_device(device)
+        check_backend(backend, self.device)
+        self.backend = backend
+        self.mj_model = mj_model
+        self.substeps = int(substeps)
+        self.dt = self.substeps * float(mj_model.opt.timestep)
+        with jax.default_device(self.device):
+            self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
+
+    def make_data(self) -> mjx.Data:
+        """A fresh single-env `mjx.Data` at the model's reference configuration."""
+        source = self.mj_model if self.backend == "warp" else self.model
+        with jax.default_device(self.device):
+            return mjx.make_data(source, device=self.device, impl=self.backend)
+
+    def forward(self, data: mjx.Data) -> mjx.Data:
+        """Recompute derived quantities (positions, sensors) for `data` without advancing time."""
+        return mjx.forward(self.model, data)
+
+    def step(self, data: mjx.Data, ctrl: jax.Array) -> mjx.Data:
+        """Apply `ctrl` (nu,) and advance `substeps` physics steps."""
+        data = data.replace(ctrl=ctrl)
+        if self.substeps <= 4:  # unrolled: short loops compile into one straight program
+            for _ in range(self.substeps):
+                data = mjx.step(self.model, data)
+            return data
+        return jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(self.model, d), data)

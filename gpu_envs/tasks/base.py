@@ -1,0 +1,53 @@
+"""The contract between a task and the vector env shell.
+
+A task is a set of pure, single-env JAX functions over a state pytree; the shell vmaps and jits
+them, adds truncation, autoreset and episode statistics, and converts at the torch boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol
+
+import jax
+
+
+class TaskStep(NamedTuple):
+    """What one env's control step produces.
+
+    state: the task's new state pytree (carried to the next step; donated, never shown to users).
+    obs: float32 (obs_dim,), already clipped to the observation bounds.
+    reward: float32 scalar.
+    terminated: bool scalar, a true end of the MDP episode (failure or goal).
+    extras: dict of per-env scalars the task reports in `infos` (may be empty).
+    """
+
+    state: Any
+    obs: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    extras: dict
+
+
+class Task(Protocol):
+    """What the vector env shell needs from a task."""
+
+    obs_dim: int
+    action_dim: int
+    obs_bound: float  # observations lie in [-obs_bound, obs_bound]
+    max_episode_steps: int  # episodes are truncated after this many env steps
+    dt: float  # seconds of simulated time per env step
+
+    def reset(self, key: jax.Array) -> Any:
+        """A fresh single-env state drawn with `key` (the start of an episode)."""
+
+    def observe(self, state: Any) -> jax.Array:
+        """The observation of `state`: float32 (obs_dim,), clipped to +-obs_bound."""
+
+    def step(self, state: Any, action: jax.Array) -> TaskStep:
+        """Advance one env by one control step with `action` (action_dim,) in [-1, 1]."""
+
+    def state_is_finite(self, state: Any) -> jax.Array:
+        """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""
+
+    def extras_template(self) -> dict:
+        """Zero-valued extras with the shapes and dtypes `step` reports (used after `reset`)."""

@@ -1,0 +1,75 @@
+"""Cartpole, as in IsaacGymEnvs: push a cart on a rail to keep a free pole upright.
+
+Observation (4, float32, clipped to +-5): cart position [m], cart velocity [m/s],
+pole angle [rad, 0 = upright], pole angular velocity [rad/s].
+Action (1, in [-1, 1]): force on the cart = action * max_effort [N].
+Reward: 1 - angle^2 - 0.01 |cart_vel| - 0.005 |pole_vel|, replaced by -2 when the episode fails
+(|cart_pos| > reset_dist or |angle| > pi/2), which terminates it. Truncation at 500 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from mujoco import mjx
+
+from ..sim import Simulation, asset_path, load_model
+from .base import TaskStep
+
+
+@dataclasses.dataclass(frozen=True)
+class CartpoleConfig:
+    """GpuCartpole-v0's parameters (defaults reproduce IsaacGymEnvs' Cartpole)."""
+
+    max_effort: float = 400.0  # N per unit action
+    reset_dist: float = 3.0  # m; |cart position| beyond this fails the episode
+    max_episode_steps: int = 500
+    clip_observations: float = 5.0
+    reset_position_noise: float = 0.1  # each joint position uniform in +-this at reset
+    reset_velocity_noise: float = 0.25  # each joint velocity uniform in +-this at reset
+    substeps: int = 2  # physics steps of the asset's timestep (1/120 s) per env step
+    asset: str = "cartpole.xml"
+
+
+class CartpoleTask:
+    """GpuCartpole-v0's pure single-env functions (see the module docstring)."""
+
+    obs_dim = 4
+    action_dim = 1
+
+    def __init__(self, config: CartpoleConfig = CartpoleConfig(), *, backend: str = "jax", device=None):
+        self.config = config
+        path = asset_path(config.asset) if "/" not in config.asset else config.asset
+        self.sim = Simulation(load_model(path), config.substeps, backend=backend, device=device)
+        self.obs_bound = float(config.clip_observations)
+        self.max_episode_steps = int(config.max_episode_steps)
+        self.dt = self.sim.dt
+        self._data0 = self.sim.make_data()
+
+    def observe(self, data: mjx.Data) -> jax.Array:
+        obs = jnp.stack([data.qpos[0], data.qvel[0], data.qpos[1], data.qvel[1]])
+        return jnp.clip(obs, -self.obs_bound, self.obs_bound).astype(jnp.float32)
+
+    def reset(self, key):
+        kq, kv = jax.random.split(key)
+        c = self.config
+        qpos = jax.random.uniform(kq, (2,), minval=-c.reset_position_noise, maxval=c.reset_position_noise)
+        qvel = jax.random.uniform(kv, (2,), minval=-c.reset_velocity_noise, maxval=c.reset_velocity_noise)
+        return self._data0.replace(qpos=qpos, qvel=qvel)
+
+    def step(self, data, action) -> TaskStep:
+        data = self.sim.step(data, action * self.config.max_effort)
+        cart_pos, pole_angle = data.qpos[0], data.qpos[1]
+        cart_vel, pole_vel = data.qvel[0], data.qvel[1]
+        failed = (jnp.abs(cart_pos) > self.config.reset_dist) | (jnp.abs(pole_angle) > jnp.pi / 2)
+        reward = 1.0 - pole_angle**2 - 0.01 * jnp.abs(cart_vel) - 0.005 * jnp.abs(pole_vel)
+        reward = jnp.where(failed, -2.0, reward).astype(jnp.float32)
+        return TaskStep(data, self.observe(data), reward, failed, {})
+
+    def state_is_finite(self, data) -> jax.Array:
+        return jnp.all(jnp.isfinite(data.qpos)) & jnp.all(jnp.isfinite(data.qvel))
+
+    def extras_template(self) -> dict:
+        return {}

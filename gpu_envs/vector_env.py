@@ -1,0 +1,131 @@
+"""GpuVectorEnv: any task as a `gymnasium.vector.VectorEnv` with zero-copy torch outputs.
+
+Step semantics are gymnasium's SAME_STEP autoreset: an env that finishes is reset inside the
+same `step`; the returned observation is the new episode's first one and the finished
+episode's last observation is `infos["final_obs"]` where `infos["_final_obs"]` is True.
+See docs/env_api.md for the info keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import jax
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from .batched import BatchedEnv, StepOutput
+from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
+from .tasks.base import Task
+
+OUTPUTS = ("torch", "jax")
+
+
+class GpuVectorEnv(gym.vector.VectorEnv):
+    """N copies of a task stepped together by one compiled XLA program per `step`.
+
+    Args:
+        task: the task (its simulation already lives on the chosen device and backend).
+        num_envs: number of parallel envs N (>= 1).
+        output: "torch" (default) returns torch tensors sharing memory with the simulator's
+            outputs; "jax" returns the JAX arrays themselves.
+        render_mode: only None for now.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None):
+        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS} (got {output!r})")
+        if render_mode is not None:
+            raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
+        self.task = task
+        self.num_envs = int(num_envs)
+        self.output = output
+        self.render_mode = render_mode
+        self.jax_device = task.sim.device
+        self.device = torch_device_of(self.jax_device)
+        self.backend = task.sim.backend
+
+        bound = np.float32(task.obs_bound)
+        self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
+        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (task.action_dim,), np.float32)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self._action_shape = (self.num_envs, task.action_dim)
+
+        self._batched = BatchedEnv(task, self.num_envs)
+        self._reset_fn = jax.jit(self._batched.reset)
+        self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
+        self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
+        self._state = None
+        self._key = None
+        self._closed = False
+
+    # -- gymnasium API ---------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset all envs (or those in options["reset_mask"]) -> (obs, infos).
+
+        seed: an int makes every trajectory reproducible on the same backend and device;
+            None continues the env's random stream (seeded from OS entropy the first time).
+        options: {"reset_mask": bool (N,)} resets only those envs (needs an earlier reset).
+        """
+        self._check_open()
+        if seed is not None:
+            self._key = jax.device_put(jax.random.PRNGKey(seed), self.jax_device)
+        elif self._key is None:
+            entropy = int(np.random.SeedSequence().generate_state(1)[0])
+            self._key = jax.device_put(jax.random.PRNGKey(entropy), self.jax_device)
+        self._key, key = jax.random.split(self._key)
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; supported: ['reset_mask']")
+        if mask is None:
+            self._state, obs = self._reset_fn(key)
+        else:
+            if self._state is None:
+                raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
+            self._state, obs = self._reset_where_fn(self._state, mask_to_jax(mask, self.num_envs, self.jax_device))
+        return self._out(obs), {}
+
+    def step(self, actions):
+        """Step every env with `actions` (N, action_dim) -> (obs, reward, terminated, truncated, infos)."""
+        self._check_open()
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        action = action_to_jax(actions, self._action_shape, self.jax_device)
+        self._state, out = self._step_fn(self._state, action)
+        return self._unpack(out)
+
+    def close_extras(self, **kwargs):
+        self._state = None
+        self._closed = True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this environment is closed; create a new one")
+
+    def _out(self, x):
+        return to_torch(x) if self.output == "torch" else x
+
+    def _unpack(self, out: StepOutput):
+        conv = self._out
+        done = conv(out.done)
+        infos = {
+            "final_obs": conv(out.final_obs),
+            "_final_obs": done,
+            "episode": {"r": conv(out.episode_return), "l": conv(out.episode_length)},
+            "_episode": done,
+            "nonfinite_action": conv(out.nonfinite_action),
+            "sim_unstable": conv(out.sim_unstable),
+        }
+        for name, value in out.extras.items():
+            infos[name] = conv(value)
+        return conv(out.obs), conv(out.reward), conv(out.terminated), conv(out.truncated), infos

@@ -1,0 +1,1 @@
+"""Adapters from gpu_envs' vector envs to RL libraries (installed as `gpu_envs.wrappers`)."""
