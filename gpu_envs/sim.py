@@ -11,9 +11,12 @@ import importlib.util
 import os
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import mujoco
+import numpy as np
 from mujoco import mjx
 
 BACKENDS = ("jax", "warp")
@@ -81,6 +84,22 @@ def check_backend(backend: str, device: jax.Device) -> None:
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
 
 
+class PhysicsState(NamedTuple):
+    """The part of one env's `mjx.Data` that carries from one physics step to the next.
+
+    Everything else in `mjx.Data` is recomputed by `mjx.step` from these, so the vector env
+    carries (and donates) only these leaves instead of the ~90 of a full `mjx.Data`.
+    """
+
+    time: jax.Array  # () seconds
+    qpos: jax.Array  # (nq,)
+    qvel: jax.Array  # (nv,)
+    act: jax.Array  # (na,)
+    qacc_warmstart: jax.Array  # (nv,) solver warm start
+    mocap_pos: jax.Array  # (nmocap, 3)
+    mocap_quat: jax.Array  # (nmocap, 4)
+
+
 class Simulation:
     """One MuJoCo model on one JAX device, stepped `substeps` physics steps per env step.
 
@@ -101,23 +120,49 @@ class Simulation:
         self.substeps = int(substeps)
         self.dt = self.substeps * float(mj_model.opt.timestep)
         with jax.default_device(self.device):
-            self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
-
-    def make_data(self) -> mjx.Data:
-        """A fresh single-env `mjx.Data` at the model's reference configuration."""
-        source = self.mj_model if self.backend == "warp" else self.model
+            self._device_model = mjx.put_model(mj_model, device=self.device, impl=backend)
+        self._host_model = None
+        source = mj_model if backend == "warp" else self._device_model
         with jax.default_device(self.device):
-            return mjx.make_data(source, device=self.device, impl=self.backend)
+            self._template = mjx.make_data(source, device=self.device, impl=backend)
 
-    def forward(self, data: mjx.Data) -> mjx.Data:
-        """Recompute derived quantities (positions, sensors) for `data` without advancing time."""
-        return mjx.forward(self.model, data)
+    def embed_model(self) -> None:
+        """Compile the model's arrays into the step as constants instead of passing them as arguments."""
+        self._is_array = jax.tree.map(lambda x: isinstance(x, jax.Array), self._device_model)
+        self._host_model = jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x,
+                                        self._device_model)
 
-    def step(self, data: mjx.Data, ctrl: jax.Array) -> mjx.Data:
-        """Apply `ctrl` (nu,) and advance `substeps` physics steps."""
-        data = data.replace(ctrl=ctrl)
+    @property
+    def model(self) -> mjx.Model:
+        """The MJX model as the traced step sees it (device arrays, or constants once embedded)."""
+        if self._host_model is None:
+            return self._device_model
+        return jax.tree.map(lambda x, a: jnp.asarray(x) if a else x, self._host_model, self._is_array)
+
+
+    def initial_state(self) -> PhysicsState:
+        """The model's reference configuration (qpos0, zero velocity) as a `PhysicsState`."""
+        return self.pack(self._template)
+
+    @staticmethod
+    def pack(data: mjx.Data) -> PhysicsState:
+        """The carried part of `data`."""
+        return PhysicsState(*(getattr(data, name) for name in PhysicsState._fields))
+
+    def data(self, state: PhysicsState) -> mjx.Data:
+        """A full `mjx.Data` holding `state` (derived quantities not yet computed)."""
+        return self._template.replace(**state._asdict())
+
+    def forward(self, state: PhysicsState) -> mjx.Data:
+        """`mjx.Data` with positions, velocities and forces derived from `state`, time not advanced."""
+        return mjx.forward(self.model, self.data(state))
+
+    def step(self, state: PhysicsState, ctrl: jax.Array) -> tuple[PhysicsState, mjx.Data]:
+        """Apply `ctrl` (nu,) for `substeps` physics steps: (new state, the last step's full Data)."""
+        data = self.data(state).replace(ctrl=ctrl)
         if self.substeps <= 4:  # unrolled: short loops compile into one straight program
             for _ in range(self.substeps):
                 data = mjx.step(self.model, data)
-            return data
-        return jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(self.model, d), data)
+        else:
+            data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(self.model, d), data)
+        return self.pack(data), data

@@ -13,9 +13,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from mujoco import mjx
-
-from ..sim import Simulation, asset_path, load_model
+from ..sim import PhysicsState, Simulation, asset_path, load_model
 from .base import TaskStep
 
 
@@ -46,10 +44,10 @@ class CartpoleTask:
         self.obs_bound = float(config.clip_observations)
         self.max_episode_steps = int(config.max_episode_steps)
         self.dt = self.sim.dt
-        self._data0 = self.sim.make_data()
+        self._initial = self.sim.initial_state()
 
-    def observe(self, data: mjx.Data) -> jax.Array:
-        obs = jnp.stack([data.qpos[0], data.qvel[0], data.qpos[1], data.qvel[1]])
+    def observe(self, state: PhysicsState) -> jax.Array:
+        obs = jnp.stack([state.qpos[0], state.qvel[0], state.qpos[1], state.qvel[1]])
         return jnp.clip(obs, -self.obs_bound, self.obs_bound).astype(jnp.float32)
 
     def reset(self, key):
@@ -57,19 +55,19 @@ class CartpoleTask:
         c = self.config
         qpos = jax.random.uniform(kq, (2,), minval=-c.reset_position_noise, maxval=c.reset_position_noise)
         qvel = jax.random.uniform(kv, (2,), minval=-c.reset_velocity_noise, maxval=c.reset_velocity_noise)
-        return self._data0.replace(qpos=qpos, qvel=qvel)
+        return self._initial._replace(qpos=qpos, qvel=qvel)
 
-    def step(self, data, action) -> TaskStep:
-        data = self.sim.step(data, action * self.config.max_effort)
-        cart_pos, pole_angle = data.qpos[0], data.qpos[1]
-        cart_vel, pole_vel = data.qvel[0], data.qvel[1]
+    def step(self, state: PhysicsState, action) -> TaskStep:
+        state, _ = self.sim.step(state, action * self.config.max_effort)
+        cart_pos, pole_angle = state.qpos[0], state.qpos[1]
+        cart_vel, pole_vel = state.qvel[0], state.qvel[1]
         failed = (jnp.abs(cart_pos) > self.config.reset_dist) | (jnp.abs(pole_angle) > jnp.pi / 2)
         reward = 1.0 - pole_angle**2 - 0.01 * jnp.abs(cart_vel) - 0.005 * jnp.abs(pole_vel)
         reward = jnp.where(failed, -2.0, reward).astype(jnp.float32)
-        return TaskStep(data, self.observe(data), reward, failed, {})
+        return TaskStep(state, self.observe(state), reward, failed, {})
 
-    def state_is_finite(self, data) -> jax.Array:
-        return jnp.all(jnp.isfinite(data.qpos)) & jnp.all(jnp.isfinite(data.qvel))
+    def state_is_finite(self, state: PhysicsState) -> jax.Array:
+        return jnp.all(jnp.isfinite(state.qpos)) & jnp.all(jnp.isfinite(state.qvel))
 
     def extras_template(self) -> dict:
         return {}

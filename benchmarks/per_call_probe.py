@@ -1,0 +1,113 @@
+"""Where does the fixed per-call cost of a jitted MJX step come from? (run on the GPU machine)
+
+    python benchmarks/per_call_probe.py --num-envs 4096 [--json out.json]
+
+For Cartpole variants it times the same batched step three ways: called once per step from
+Python with the state donated (pipelined: no sync between calls), the host time for those calls
+to return, and inside lax.scan. Variants: the asset with and without the slider's joint limit
+(the limit brings MJX's constraint solver and its data-dependent while loops into the step),
+and the MJX model passed to the executable as arguments (default) or compiled in as constants.
+It also reports the compiled step's argument count, while loops, and whether a call transfers
+anything host<->device (jax.transfer_guard).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import tempfile
+import time
+
+import gpu_envs  # noqa: F401
+import jax
+import jax.numpy as jnp
+
+from gpu_envs.batched import BatchedEnv
+from gpu_envs.sim import asset_path
+from gpu_envs.tasks.cartpole import CartpoleConfig, CartpoleTask
+
+
+def _no_limit_asset() -> str:
+    text = asset_path("cartpole.xml").read_text().replace(' range="-4 4" limited="true"', "")
+    path = os.path.join(tempfile.mkdtemp(), "cartpole_nolimit.xml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def _time_calls(fn, state, action, n):
+    for _ in range(5):
+        state = fn(state, action)[0]
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        state = fn(state, action)[0]
+    host = time.perf_counter() - t0
+    jax.block_until_ready(state)
+    total = time.perf_counter() - t0
+    return state, 1e3 * total / n, 1e3 * host / n
+
+
+def probe(name: str, asset: str, embed: bool, num_envs: int, n: int) -> dict:
+    task = CartpoleTask(CartpoleConfig(asset=asset))
+    if embed:
+        task.sim.embed_model()
+    batched = BatchedEnv(task, num_envs)
+    state, _ = jax.jit(batched.reset)(jax.random.PRNGKey(0))
+    action = jnp.zeros((num_envs, 1))
+    step = jax.jit(batched.step, donate_argnums=0)
+    t0 = time.perf_counter()
+    compiled = step.lower(state, action).compile()
+    compile_s = time.perf_counter() - t0
+    hlo = compiled.as_text()
+    entry = hlo[hlo.index("ENTRY"):]
+    entry = entry[:entry.index("\n}")]
+    n_params = len(re.findall(r"= [^ ]+ parameter\(", entry))
+    state, per_call_ms, host_ms = _time_calls(step, state, action, n)
+    try:
+        with jax.transfer_guard("disallow"):
+            state = step(state, action)[0]
+            jax.block_until_ready(state)
+        transfers = "none"
+    except Exception as err:  # noqa: BLE001 - report whatever the guard says
+        transfers = str(err).split("\n")[0][:200]
+
+    def many(s):
+        return jax.lax.scan(lambda c, _: (batched.step(c, action)[0], None), s, None, length=n)[0]
+
+    scan = jax.jit(many, donate_argnums=0)
+    state = scan(state)
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    state = scan(state)
+    jax.block_until_ready(state)
+    scan_ms = 1e3 * (time.perf_counter() - t0) / n
+    return {"variant": name, "num_envs": num_envs, "per_call_ms": per_call_ms, "host_ms_per_call": host_ms,
+            "scan_ms_per_step": scan_ms, "compile_s": compile_s, "executable_params": n_params,
+            "while_loops": hlo.count(" while("), "transfers_per_call": transfers}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--num-envs", type=int, default=4096)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; "
+          f"simplified_consts={getattr(jax.config, 'jax_use_simplified_jaxpr_constants', 'n/a')}", flush=True)
+    limited, free = str(asset_path("cartpole.xml")), _no_limit_asset()
+    rows = []
+    for name, asset, embed in [("limit, model as args", limited, False), ("no limit, model as args", free, False),
+                               ("limit, model embedded", limited, True), ("no limit, model embedded", free, True)]:
+        row = probe(name, asset, embed, args.num_envs, args.steps)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Throughput benchmark: public `env.step()` against the in-jit ceiling of the same step.
+
+    python -m gpu_envs.benchmark --env GpuCartpole-v0 --num-envs 4096,65536,262144 [--backend jax]
+
+Per env count it prints env steps/s through `env.step()` (torch actions in, torch tensors out),
+env steps/s of the same compiled step run inside `lax.scan` (the ceiling: no Python, no
+dispatch), their ratio, the compile time of the first `step()` and the GPU memory JAX holds.
+`--json PATH` also writes the rows. Every performance number in docs/ comes from this tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import gpu_envs  # noqa: F401  (registers envs; sets JAX memory defaults before jax starts)
+import gymnasium as gym
+import jax
+import torch
+
+
+def _sync(env) -> None:
+    jax.block_until_ready(env._state)
+    if env.device.type == "cuda":
+        torch.cuda.synchronize(env.device)
+
+
+def _memory_mb(device: jax.Device) -> float | None:
+    stats = device.memory_stats() if device.platform == "gpu" else None
+    return None if not stats else stats.get("bytes_in_use", 0) / 2**20
+
+
+def _ceiling(env, steps: int) -> float:
+    """Env steps/s of `steps` env steps inside one lax.scan (outputs kept alive in the carry)."""
+    batched = env._batched
+    action = jax.device_put(jax.numpy.zeros((env.num_envs, env.task.action_dim)), env.jax_device)
+    _, first = jax.eval_shape(batched.step, env._state, action)  # output shapes
+
+    def many(state, out):
+        def body(carry, _):
+            s, _ = carry
+            return batched.step(s, action), None
+        return jax.lax.scan(body, (state, out), None, length=steps)[0]
+
+    run = jax.jit(many, donate_argnums=(0, 1))
+    zeros = jax.tree.map(lambda x: jax.numpy.zeros(x.shape, x.dtype, device=env.jax_device), first)
+    state, out = run(env._state, zeros)  # compile + warm up
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    state, out = run(state, out)
+    jax.block_until_ready((state, out))
+    elapsed = time.perf_counter() - t0
+    env._state = state
+    return steps * env.num_envs / elapsed
+
+
+def measure(env_id: str, num_envs: int, backend: str, steps: int, warmup: int, device=None) -> dict:
+    """One benchmark row for `num_envs` envs (see the module docstring)."""
+    env = gym.make_vec(env_id, num_envs=num_envs, backend=backend, device=device)
+    env.reset(seed=0)
+    action = torch.zeros(env.action_space.shape, device=env.device)
+    t0 = time.perf_counter()
+    env.step(action)
+    _sync(env)
+    compile_s = time.perf_counter() - t0
+    for _ in range(warmup):
+        env.step(action)
+    _sync(env)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        env.step(action)
+    _sync(env)
+    per_call = steps * num_envs / (time.perf_counter() - t0)
+    ceiling = _ceiling(env, steps)
+    row = {
+        "env": env_id, "backend": backend, "num_envs": num_envs, "device": str(env.jax_device),
+        "step_per_s": per_call, "ceiling_per_s": ceiling, "ratio": per_call / ceiling,
+        "physics_steps_per_s": per_call * env.task.sim.substeps,
+        "ms_per_step": 1e3 * num_envs / per_call, "ceiling_ms_per_step": 1e3 * num_envs / ceiling,
+        "compile_s": compile_s, "gpu_mem_mb": _memory_mb(env.jax_device),
+    }
+    env.close()
+    return row
+
+
+def _fmt(row: dict) -> str:
+    mem = "-" if row["gpu_mem_mb"] is None else f"{row['gpu_mem_mb']:.0f}"
+    return (f"| {row['num_envs']:>7} | {row['step_per_s'] / 1e6:8.2f} M | {row['ceiling_per_s'] / 1e6:8.2f} M | "
+            f"{row['ratio']:5.2f} | {row['ms_per_step']:7.3f} | {row['ceiling_ms_per_step']:7.3f} | "
+            f"{row['compile_s']:6.1f} | {mem:>6} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gpu_envs.benchmark", description=__doc__.split("\n")[0])
+    parser.add_argument("--env", default="GpuCartpole-v0")
+    parser.add_argument("--num-envs", default="4096,65536,262144", help="comma-separated env counts")
+    parser.add_argument("--backend", default="jax", choices=["jax", "warp"])
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: JAX's default device)")
+    parser.add_argument("--steps", type=int, default=200, help="timed env steps per measurement")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.num_envs.split(",") if n]
+    print(f"{args.env}, backend={args.backend}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+          f"{args.steps} timed steps", flush=True)
+    print("| num_envs | env.step() steps/s | in-jit steps/s | ratio | ms/step | in-jit ms | compile s | GPU MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for n in sizes:
+        row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device)
+        rows.append(row)
+        print(_fmt(row), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
