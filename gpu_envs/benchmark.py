@@ -4,7 +4,7 @@
 
 Per env count it prints env steps/s through `env.step()` (torch actions in, torch tensors out),
 env steps/s of the same compiled step run inside `lax.scan` (the ceiling: no Python, no
-dispatch), their ratio, the compile time of the first `step()` and the GPU memory JAX holds.
+dispatch), their ratio, the compile time of the first `step()` and the peak GPU memory JAX held.
 `--json PATH` also writes the rows. Every performance number in docs/ comes from this tool.
 """
 
@@ -29,7 +29,7 @@ def _sync(env) -> None:
 
 def _memory_mb(device: jax.Device) -> float | None:
     stats = device.memory_stats() if device.platform == "gpu" else None
-    return None if not stats else stats.get("bytes_in_use", 0) / 2**20
+    return None if not stats else stats.get("peak_bytes_in_use", 0) / 2**20
 
 
 def _ceiling(env, steps: int) -> float:

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import mujoco
-import numpy as np
 from mujoco import mjx
 
 BACKENDS = ("jax", "warp")
@@ -126,19 +124,10 @@ class Simulation:
         with jax.default_device(self.device):
             self._template = mjx.make_data(source, device=self.device, impl=backend)
 
-    def embed_model(self) -> None:
-        """Compile the model's arrays into the step as constants instead of passing them as arguments."""
-        self._is_array = jax.tree.map(lambda x: isinstance(x, jax.Array), self._device_model)
-        self._host_model = jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x,
-                                        self._device_model)
-
     @property
     def model(self) -> mjx.Model:
-        """The MJX model as the traced step sees it (device arrays, or constants once embedded)."""
-        if self._host_model is None:
-            return self._device_model
-        return jax.tree.map(lambda x, a: jnp.asarray(x) if a else x, self._host_model, self._is_array)
-
+        """The MJX model on `device`."""
+        return self._device_model
 
     def initial_state(self) -> PhysicsState:
         """The model's reference configuration (qpos0, zero velocity) as a `PhysicsState`."""

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from . import packing
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
 from .tasks.base import Task
@@ -60,7 +61,12 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._batched = BatchedEnv(task, self.num_envs)
         self._reset_fn = jax.jit(self._batched.reset)
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
-        self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
+        if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
+            self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
+        else:
+            self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
+        self._fields = None
+        self._last_output = None  # the latest step's output buffer(s), for inspection and tests
         self._state = None
         self._key = None
         self._closed = False
@@ -100,6 +106,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise RuntimeError("call reset() before step()")
         action = action_to_jax(actions, self._action_shape, self.jax_device)
         self._state, out = self._step_fn(self._state, action)
+        self._last_output = out
+        if self.output == "torch":
+            out = StepOutput(**self._views(packing.unpack(to_torch(out), self._fields)))
         return self._unpack(out)
 
     def close_extras(self, **kwargs):
@@ -112,11 +121,29 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if self._closed:
             raise RuntimeError("this environment is closed; create a new one")
 
+    @staticmethod
+    def _flatten(out: StepOutput) -> dict:
+        flat = {name: value for name, value in out._asdict().items() if name != "extras"}
+        flat.update({f"extras/{name}": value for name, value in out.extras.items()})
+        return flat
+
+    @staticmethod
+    def _views(flat: dict) -> dict:
+        extras = {name[7:]: flat.pop(name) for name in list(flat) if name.startswith("extras/")}
+        return dict(flat, extras=extras)
+
+    def _packed_step(self, state, action):
+        state, out = self._batched.step(state, action)
+        flat = self._flatten(out)
+        if self._fields is None:  # set while tracing: static shapes only
+            self._fields = packing.layout({k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in flat.items()})
+        return state, packing.pack(flat, self._fields)
+
     def _out(self, x):
         return to_torch(x) if self.output == "torch" else x
 
     def _unpack(self, out: StepOutput):
-        conv = self._out
+        conv = self._out if self.output == "jax" else (lambda x: x)
         done = conv(out.done)
         infos = {
             "final_obs": conv(out.final_obs),
