@@ -7,7 +7,9 @@ by a fixed number of physics substeps. Everything here is single-env: the vector
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 from importlib import resources
 from pathlib import Path
@@ -15,7 +17,11 @@ from typing import NamedTuple
 
 import jax
 import mujoco
-from mujoco import mjx
+
+# mujoco.mjx prints "Failed to import warp" on stdout when MuJoCo Warp is absent; that is the
+# normal case for backend="jax", and check_backend() gives the actionable error for "warp".
+with contextlib.redirect_stdout(io.StringIO()):
+    from mujoco import mjx
 
 BACKENDS = ("jax", "warp")
 

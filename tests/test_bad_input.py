@@ -1,0 +1,104 @@
+"""Bad input meets a clear error; NaN actions and non-finite physics never spread to other envs."""
+
+import jax
+import jax.numpy as jnp
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from conftest import NUM_ENVS
+from gpu_envs.batched import EnvState
+
+
+@pytest.mark.parametrize("shape", [(NUM_ENVS,), (NUM_ENVS + 1, 1), (NUM_ENVS, 2), (1, NUM_ENVS)])
+def test_wrong_action_shape_is_rejected(cartpole, shape):
+    cartpole.reset(seed=0)
+    with pytest.raises(ValueError, match=r"shape \(4, 1\)"):
+        cartpole.step(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("action", [torch.zeros(NUM_ENVS, 1, dtype=torch.bool),
+                                    torch.zeros(NUM_ENVS, 1, dtype=torch.complex64),
+                                    np.array([["a"]] * NUM_ENVS)])
+def test_uncastable_action_dtype_is_rejected(cartpole, action):
+    cartpole.reset(seed=0)
+    with pytest.raises(TypeError, match="cannot be cast"):
+        cartpole.step(action)
+
+
+@pytest.mark.parametrize("action", [np.zeros((NUM_ENVS, 1)), torch.zeros(NUM_ENVS, 1, dtype=torch.float64),
+                                    jnp.zeros((NUM_ENVS, 1)), [[0.0]] * NUM_ENVS,
+                                    torch.zeros(NUM_ENVS, 1, requires_grad=True)])
+def test_castable_actions_are_accepted(cartpole, action):
+    cartpole.reset(seed=0)
+    obs, *_ = cartpole.step(action)
+    assert obs.shape == (NUM_ENVS, 4)
+
+
+def test_nan_action_is_zeroed_and_reported_without_touching_other_envs(cartpole):
+    cartpole.reset(seed=11)
+    reference = cartpole.step(torch.tensor([[0.0], [0.3], [-0.3], [1.0]]))[0].clone()
+    cartpole.reset(seed=11)
+    obs, _, _, _, infos = cartpole.step(torch.tensor([[float("nan")], [0.3], [-0.3], [float("inf")]]))
+    assert infos["nonfinite_action"].tolist() == [True, False, False, True]
+    assert torch.equal(obs[:3], reference[:3])  # NaN acts as 0; the others are unaffected
+    assert torch.isfinite(obs).all()
+
+
+def test_nonfinite_physics_resets_that_env_only(cartpole):
+    cartpole.reset(seed=12)
+    cartpole.step(torch.zeros(NUM_ENVS, 1))
+    state = cartpole._state
+    qvel = state.task.qvel.at[1, 0].set(jnp.nan)
+    cartpole._state = state._replace(task=state.task._replace(qvel=qvel))
+    obs, reward, terminated, truncated, infos = cartpole.step(torch.zeros(NUM_ENVS, 1))
+    assert infos["sim_unstable"].tolist() == [False, True, False, False]
+    assert truncated[1] and not terminated[1] and reward[1] == 0.0
+    assert torch.isfinite(obs).all() and torch.isfinite(infos["final_obs"]).all()
+    assert not truncated[[0, 2, 3]].any()
+
+
+def test_step_before_reset_and_after_close_raise():
+    env = gym.make_vec("GpuCartpole-v0", num_envs=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(torch.zeros(2, 1))
+    env.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        env.reset()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"not_a_param": 1}, TypeError, "unknown parameter"),
+    ({"device": "tpu:0"}, ValueError, "device must be"),
+    ({"device": "cpu:7"}, ValueError, "sees only"),
+    ({"backend": "physx"}, ValueError, "backend must be"),
+    ({"output": "numpy"}, ValueError, "output must be"),
+    ({"render_mode": "human"}, ValueError, "not supported"),
+    ({"asset": "/nonexistent/cartpole.xml"}, ValueError, "not found"),
+])
+def test_bad_constructor_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gym.make_vec("GpuCartpole-v0", num_envs=2, **kwargs)
+
+
+@pytest.mark.parametrize("num_envs", [0, -3, 2.5])
+def test_bad_num_envs_is_rejected(num_envs):
+    with pytest.raises(ValueError, match="num_envs"):
+        gym.make_vec("GpuCartpole-v0", num_envs=num_envs)
+
+
+def test_warp_backend_without_warp_names_the_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("warp", "mujoco_warp") else real(name, *a))
+    with pytest.raises(ImportError, match=r"gpu-envs\[warp\]"):
+        gym.make_vec("GpuCartpole-v0", num_envs=2, backend="warp")
+
+
+def test_bad_reset_options_are_rejected(cartpole):
+    with pytest.raises(ValueError, match="unknown reset options"):
+        cartpole.reset(options={"bogus": 1})
+    with pytest.raises(ValueError, match="reset_mask"):
+        cartpole.reset(options={"reset_mask": np.ones(NUM_ENVS + 1, bool)})
