@@ -28,6 +28,56 @@ def to_torch(x: jax.Array) -> torch.Tensor:
     return torch.from_dlpack(x)
 
 
+class _TorchImporter:
+    """torch tensor -> JAX array through DLPack, with the per-device lookups done once.
+
+    `jax.dlpack.from_dlpack` looks up the device and the stream JAX orders external producers
+    on, and re-canonicalises the dtype, on every call; on the step's hot path that cost is
+    paid per env step. This does the lookups once and calls the same jaxlib conversion with
+    the same stream handshake (torch records its pending work on that stream). If jaxlib's
+    private entry point is not there or changes, it falls back to the public function.
+    """
+
+    def __init__(self, device: jax.Device):
+        self.device = device
+        self.fast = None
+        try:
+            from jax._src.dlpack import DLDeviceType
+            from jax._src.lib import _jax, jaxlib_extension_version
+
+            try:
+                stream = device.get_stream_for_external_ready_events()
+            except Exception:  # noqa: BLE001 - CPU: UNIMPLEMENTED, no stream to order on
+                stream = None
+            kind = int(DLDeviceType.kDLCUDA if device.platform == "gpu" else DLDeviceType.kDLCPU)
+            if jaxlib_extension_version >= 467:
+                self.fast = lambda t: _jax.dlpack_managed_tensor_to_buffer(
+                    t.__dlpack__(stream=stream), device, stream, None, kind)
+            else:
+                self.fast = lambda t: _jax.dlpack_managed_tensor_to_buffer(t.__dlpack__(stream=stream), device, stream, None)
+        except Exception:  # noqa: BLE001 - any jaxlib difference: use the public path
+            self.fast = None
+
+    def __call__(self, tensor: torch.Tensor) -> jax.Array:
+        if self.fast is not None:
+            try:
+                return self.fast(tensor)
+            except Exception:  # noqa: BLE001
+                self.fast = None
+        return jax.dlpack.from_dlpack(tensor)
+
+
+_importers: dict[jax.Device, _TorchImporter] = {}
+
+
+def torch_to_jax(tensor: torch.Tensor, device: jax.Device) -> jax.Array:
+    """A JAX array sharing memory with `tensor`, which must already live on `device`."""
+    importer = _importers.get(device)
+    if importer is None:
+        importer = _importers[device] = _TorchImporter(device)
+    return importer(tensor)
+
+
 def _check_shape(shape: tuple, expected: tuple, what: str) -> None:
     if tuple(shape) != tuple(expected):
         raise ValueError(f"{what} must have shape {tuple(expected)} (num_envs, action_dim), got {tuple(shape)}")
@@ -53,7 +103,7 @@ def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device) -> ja
             raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {action.dtype} cannot be cast")
         target = torch_device_of(device)
         action = action.detach().to(device=target, dtype=torch.float32).contiguous()
-        return jax.dlpack.from_dlpack(action)
+        return torch_to_jax(action, device)
     if isinstance(action, jax.Array):
         _check_shape(action.shape, shape, what)
         _check_kind(np.dtype(action.dtype).kind, action.dtype, what)

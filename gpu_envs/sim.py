@@ -59,7 +59,10 @@ def load_model(path: str | os.PathLike) -> mujoco.MjModel:
 def resolve_device(device: str | jax.Device | None) -> jax.Device:
     """Map "cpu", "cuda", "cuda:1", "gpu:0", a jax.Device or None (JAX's default) to a jax.Device."""
     if device is None:
-        return jax.devices()[0]
+        default = jax.config.jax_default_device
+        if isinstance(default, str):
+            return jax.devices(default)[0]
+        return default if default is not None else jax.devices()[0]
     if isinstance(device, jax.Device):
         return device
     text = str(device).lower()

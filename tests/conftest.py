@@ -1,14 +1,13 @@
 """Shared fixtures: each distinct env config compiles once per test session (CPU backend)."""
 
-import os
+import gymnasium as gym
+import jax
+import pytest
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")  # CI has no GPU; GPU tests opt in explicitly
+import gpu_envs  # noqa: F401
 
-import gymnasium as gym  # noqa: E402
-import jax  # noqa: E402
-import pytest  # noqa: E402
-
-import gpu_envs  # noqa: E402,F401
+# Envs made without device= run on JAX's CPU backend, as in CI; GPU tests ask for "cuda".
+jax.config.update("jax_default_device", jax.devices("cpu")[0])
 
 NUM_ENVS = 4
 
