@@ -28,6 +28,6 @@ def make_cartpole(num_envs: int = 512, *, device=None, backend: str = "jax", out
 
 
 def register_envs() -> None:
-    """Register every env id with gymnasium (idempotent; also gymnasium's entry-point hook)."""
+    """Register every env id with gymnasium (idempotent; runs at `import gpu_envs`)."""
     if "GpuCartpole-v0" not in gym.registry:
         gym.register("GpuCartpole-v0", vector_entry_point="gpu_envs._registration:make_cartpole")

@@ -31,6 +31,12 @@ def test_import_registers_the_envs():
         assert gym.spec(env_id).vector_entry_point is not None
 
 
+def test_make_vec_imports_gpu_envs_through_the_module_prefix():
+    code = "import gymnasium as gym; e = gym.make_vec('gpu_envs:GpuCartpole-v0', num_envs=2); print(e.spec.id, e.num_envs)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["GpuCartpole-v0", "2"]
+
+
 def test_import_stops_jax_preallocating_gpu_memory():
     code = "import os; os.environ.pop('XLA_PYTHON_CLIENT_PREALLOCATE', None); import gpu_envs; print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
