@@ -89,6 +89,9 @@ def check_backend(backend: str, device: jax.Device) -> None:
             raise ImportError("backend='warp' needs MuJoCo Warp: pip install 'gpu-envs[warp]'")
         if device.platform != "gpu":
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
+        import warp
+
+        warp.config.quiet = True  # otherwise one line per kernel module loaded (dozens per model)
 
 
 class PhysicsState(NamedTuple):
