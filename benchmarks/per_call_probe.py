@@ -21,6 +21,7 @@ import tempfile
 import time
 
 import gpu_envs  # noqa: F401
+from gpu_envs.benchmark import write_rows
 import jax
 import jax.numpy as jnp
 
@@ -103,9 +104,7 @@ def main() -> None:
         row = probe(name, asset, args.num_envs, args.steps)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+    write_rows(rows, args.json)
 
 
 if __name__ == "__main__":

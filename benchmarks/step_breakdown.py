@@ -20,6 +20,7 @@ import json
 import time
 
 import gpu_envs  # noqa: F401
+from gpu_envs.benchmark import write_rows
 import gymnasium as gym
 import jax
 import torch
@@ -98,9 +99,7 @@ def main() -> None:
     rows = [breakdown(int(n), args.steps) for n in args.num_envs.split(",")]
     for row in rows:
         print(json.dumps(row), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+    write_rows(rows, args.json)
 
 
 if __name__ == "__main__":

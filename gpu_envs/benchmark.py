@@ -85,6 +85,13 @@ def measure(env_id: str, num_envs: int, backend: str, steps: int, warmup: int, d
     return row
 
 
+def write_rows(rows: list[dict], path: str | None) -> None:
+    """Write benchmark rows as JSON to `path` (nothing when path is None)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
 def _fmt(row: dict) -> str:
     mem = "-" if row["gpu_mem_mb"] is None else f"{row['gpu_mem_mb']:.0f}"
     return (f"| {row['num_envs']:>7} | {row['step_per_s'] / 1e6:8.2f} M | {row['ceiling_per_s'] / 1e6:8.2f} M | "
@@ -112,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device)
         rows.append(row)
         print(_fmt(row), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+    write_rows(rows, args.json)
     return 0
 
 
