@@ -142,17 +142,16 @@ class GpuVectorEnv(gym.vector.VectorEnv):
     def _out(self, x):
         return to_torch(x) if self.output == "torch" else x
 
-    def _unpack(self, out: StepOutput):
-        conv = self._out if self.output == "jax" else (lambda x: x)
-        done = conv(out.done)
+    @staticmethod
+    def _unpack(out: StepOutput):
+        """gymnasium's (obs, reward, terminated, truncated, infos) from one step's outputs."""
         infos = {
-            "final_obs": conv(out.final_obs),
-            "_final_obs": done,
-            "episode": {"r": conv(out.episode_return), "l": conv(out.episode_length)},
-            "_episode": done,
-            "nonfinite_action": conv(out.nonfinite_action),
-            "sim_unstable": conv(out.sim_unstable),
+            "final_obs": out.final_obs,
+            "_final_obs": out.done,
+            "episode": {"r": out.episode_return, "l": out.episode_length},
+            "_episode": out.done,
+            "nonfinite_action": out.nonfinite_action,
+            "sim_unstable": out.sim_unstable,
+            **out.extras,
         }
-        for name, value in out.extras.items():
-            infos[name] = conv(value)
-        return conv(out.obs), conv(out.reward), conv(out.terminated), conv(out.truncated), infos
+        return out.obs, out.reward, out.terminated, out.truncated, infos
