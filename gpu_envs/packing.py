@@ -16,6 +16,7 @@ import torch
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.int32): torch.int32,
                  np.dtype(np.bool_): torch.bool, np.dtype(np.uint32): torch.int32}
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.int32: np.int32, torch.bool: np.bool_}
 _ALIGN = 16  # bytes; every field starts aligned so typed views are legal
 
 
@@ -74,3 +75,8 @@ def unpack(buffer: torch.Tensor, fields: list[Field]) -> dict[str, torch.Tensor]
             base = typed[f.dtype] = buffer.view(f.dtype)
         views[f.name] = base.as_strided(f.shape, f.strides, f.start // f.dtype.itemsize)
     return views
+
+
+def unpack_numpy(buffer: np.ndarray, fields: list[Field]) -> dict[str, np.ndarray]:
+    """Typed numpy views of a packed buffer already copied to the host (uint8, 1-D)."""
+    return {f.name: buffer[f.start:f.stop].view(_NUMPY_DTYPES[f.dtype]).reshape(f.shape) for f in fields}

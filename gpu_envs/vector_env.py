@@ -101,15 +101,34 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def step(self, actions):
         """Step every env with `actions` (N, action_dim) -> (obs, reward, terminated, truncated, infos)."""
+        out = self._advance(actions)
+        if self.output == "torch":
+            out = StepOutput(**self._views(packing.unpack(to_torch(out), self._fields)))
+        return self._unpack(out)
+
+    def step_numpy(self, actions):
+        """As `step`, with every output a numpy array on the host.
+
+        With output="torch" all outputs reach the host through one device-to-host copy of the
+        step's packed output buffer (what host-side libraries such as Stable-Baselines3 need);
+        the arrays are writable views of that host copy.
+        """
+        out = self._advance(actions)
+        if self.output == "torch":
+            out = StepOutput(**self._views(packing.unpack_numpy(np.array(out), self._fields)))
+        else:
+            out = jax.device_get(out)
+        return self._unpack(out)
+
+    def _advance(self, actions):
+        """Run one compiled step; returns its raw output (packed buffer or StepOutput)."""
         self._check_open()
         if self._state is None:
             raise RuntimeError("call reset() before step()")
         action = action_to_jax(actions, self._action_shape, self.jax_device)
         self._state, out = self._step_fn(self._state, action)
         self._last_output = out
-        if self.output == "torch":
-            out = StepOutput(**self._views(packing.unpack(to_torch(out), self._fields)))
-        return self._unpack(out)
+        return out
 
     def close_extras(self, **kwargs):
         self._state = None

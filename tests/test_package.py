@@ -47,3 +47,10 @@ def test_user_memory_settings_are_respected():
     code = "import os; os.environ['XLA_PYTHON_CLIENT_MEM_FRACTION'] = '.3'; os.environ.pop('XLA_PYTHON_CLIENT_PREALLOCATE', None); import gpu_envs; print('XLA_PYTHON_CLIENT_PREALLOCATE' in os.environ)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_missing_rl_library_names_the_pip_extra():
+    from gpu_envs.wrappers._require import require
+
+    with pytest.raises(ImportError, match=r"pip install 'gpu-envs\[skrl\]'"):
+        require("no_such_rl_library.torch", "skrl")

@@ -1,0 +1,78 @@
+"""Stable-Baselines3 adapter: the VecEnv API, SB3's info conventions, and PPO learning Cartpole."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3")
+
+from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3.common.vec_env import VecMonitor  # noqa: E402
+
+from gpu_envs.wrappers.sb3 import Sb3VecEnv  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def short_venv():
+    venv = Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=4, max_episode_steps=20))
+    yield venv
+    venv.close()
+
+
+def test_outputs_have_sb3_types_and_shapes(short_venv):
+    short_venv.seed(0)
+    obs = short_venv.reset()
+    assert isinstance(obs, np.ndarray) and obs.shape == (4, 4) and obs.dtype == np.float32
+    obs, reward, done, infos = short_venv.step(np.zeros((4, 1), np.float32))
+    assert obs.shape == (4, 4) and reward.dtype == np.float32 and done.dtype == np.bool_
+    assert isinstance(infos, list) and len(infos) == 4 and infos[0] == {}
+
+
+def test_finished_envs_report_terminal_observation_and_timeout(short_venv):
+    short_venv.reset()
+    for _ in range(20):
+        obs, reward, done, infos = short_venv.step(np.zeros((4, 1), np.float32))
+    assert done.all()
+    for info in infos:
+        assert info["TimeLimit.truncated"] is True
+        assert info["terminal_observation"].shape == (4,)
+        assert info["episode"]["l"] == 20
+        assert not np.array_equal(info["terminal_observation"], obs[0])
+
+
+def test_vec_env_methods(short_venv):
+    assert short_venv.get_attr("num_envs") == [4] * 4
+    assert short_venv.env_is_wrapped(gym.Wrapper) == [False] * 4
+    assert short_venv.env_method("__repr__", indices=[0, 1]) == [repr(short_venv.env)] * 2
+
+
+def test_seeded_resets_repeat(short_venv):
+    short_venv.seed(3)
+    a = short_venv.reset()
+    short_venv.seed(3)
+    assert np.array_equal(a, short_venv.reset())
+
+
+def _random_policy_mean_return(num_envs=16, steps=300):
+    venv = Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=num_envs))
+    venv.seed(1)
+    venv.reset()
+    rng, returns = np.random.default_rng(0), []
+    for _ in range(steps):
+        _, _, _, infos = venv.step(rng.uniform(-1, 1, (num_envs, 1)).astype(np.float32))
+        returns += [info["episode"]["r"] for info in infos if "episode" in info]
+    venv.close()
+    return float(np.mean(returns))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("monitor", [False, True])
+def test_ppo_learns_cartpole_clearly_above_random(monitor):
+    venv = Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=16))
+    if monitor:
+        venv = VecMonitor(venv)
+    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, seed=0, verbose=0)
+    model.learn(40_000)
+    trained = np.mean([ep["r"] for ep in list(model.ep_info_buffer)[-20:]])
+    venv.close()
+    assert trained > 2 * _random_policy_mean_return()
