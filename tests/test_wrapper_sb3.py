@@ -75,4 +75,5 @@ def test_ppo_learns_cartpole_clearly_above_random(monitor):
     model.learn(40_000)
     trained = np.mean([ep["r"] for ep in list(model.ep_info_buffer)[-20:]])
     venv.close()
-    assert trained > 2 * _random_policy_mean_return()
+    random_return = _random_policy_mean_return()  # about 4: random 400 N pushes fail fast
+    assert trained > max(50.0, 10 * random_return)
