@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.int32): torch.int32,
-                 np.dtype(np.bool_): torch.bool, np.dtype(np.uint32): torch.int32}
+                 np.dtype(np.bool_): torch.bool}
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.int32: np.int32, torch.bool: np.bool_}
 _ALIGN = 16  # bytes; every field starts aligned so typed views are legal
 

@@ -130,16 +130,10 @@ class Simulation:
         self.substeps = int(substeps)
         self.dt = self.substeps * float(mj_model.opt.timestep)
         with jax.default_device(self.device):
-            self._device_model = mjx.put_model(mj_model, device=self.device, impl=backend)
-        self._host_model = None
-        source = mj_model if backend == "warp" else self._device_model
-        with jax.default_device(self.device):
-            self._template = mjx.make_data(source, device=self.device, impl=backend)
-
-    @property
-    def model(self) -> mjx.Model:
-        """The MJX model on `device`."""
-        return self._device_model
+            self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
+            # with impl="warp", make_data takes the host MjModel, not the MJX model
+            self._template = mjx.make_data(mj_model if backend == "warp" else self.model,
+                                           device=self.device, impl=backend)
 
     def initial_state(self) -> PhysicsState:
         """The model's reference configuration (qpos0, zero velocity) as a `PhysicsState`."""

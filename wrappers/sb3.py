@@ -44,7 +44,9 @@ class Sb3VecEnv(_vec_env.VecEnv):
         obs, reward, terminated, truncated, infos = self.env.step_numpy(self._actions)
         done = terminated | truncated
         finished = np.flatnonzero(done)
-        out = list(self._infos)  # fresh list of empty dicts; only finished envs get entries
+        # A new list of the same empty dicts every step (no per-env allocation); finished envs
+        # get new dicts. Code that writes into an unfinished env's info dict would see it again.
+        out = list(self._infos)
         elapsed = round(time.perf_counter() - self._t0, 6)
         for i in finished:
             out[i] = {

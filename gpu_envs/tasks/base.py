@@ -48,6 +48,3 @@ class Task(Protocol):
 
     def state_is_finite(self, state: Any) -> jax.Array:
         """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""
-
-    def extras_template(self) -> dict:
-        """Zero-valued extras with the shapes and dtypes `step` reports (used after `reset`)."""

@@ -68,6 +68,3 @@ class CartpoleTask:
 
     def state_is_finite(self, state: PhysicsState) -> jax.Array:
         return jnp.all(jnp.isfinite(state.qpos)) & jnp.all(jnp.isfinite(state.qvel))
-
-    def extras_template(self) -> dict:
-        return {}
