@@ -49,8 +49,15 @@ def test_user_memory_settings_are_respected():
     assert out.stdout.strip() == "False"
 
 
-def test_missing_rl_library_names_the_pip_extra():
-    from gpu_envs.wrappers._require import require
+@pytest.mark.parametrize("adapter, library, extra", [
+    ("sb3", "stable_baselines3", "sb3"), ("skrl", "skrl", "skrl"), ("rl_games", "rl_games", "rl-games"),
+])
+def test_adapter_without_its_library_names_the_pip_extra(monkeypatch, adapter, library, extra):
+    import importlib
 
-    with pytest.raises(ImportError, match=r"pip install 'gpu-envs\[skrl\]'"):
-        require("no_such_rl_library.torch", "skrl")
+    for name in [m for m in sys.modules if m == library or m.startswith(library + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, library, None)  # makes `import library` fail
+    monkeypatch.delitem(sys.modules, f"gpu_envs.wrappers.{adapter}", raising=False)
+    with pytest.raises(ImportError, match=rf"pip install 'gpu-envs\[{extra}\]'"):
+        importlib.import_module(f"gpu_envs.wrappers.{adapter}")

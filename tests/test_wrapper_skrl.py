@@ -1,0 +1,98 @@
+"""skrl adapter: skrl's wrapper interface, shapes, zero-copy outputs, and PPO learning Cartpole."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("skrl")
+
+from skrl.agents.torch.ppo import PPO, PPO_CFG  # noqa: E402
+from skrl.memories.torch import RandomMemory  # noqa: E402
+from skrl.trainers.torch import SequentialTrainer  # noqa: E402
+from skrl.utils import set_seed  # noqa: E402
+from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_model  # noqa: E402
+
+from gpu_envs.wrappers.skrl import SkrlVecEnv  # noqa: E402
+
+
+class EpisodeReturns(gym.vector.VectorWrapper):
+    """Collects the returns of finished episodes from the env's infos."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.returns = []
+
+    def step(self, actions):
+        out = super().step(actions)
+        infos = out[4]
+        self.returns += infos["episode"]["r"][infos["_episode"]].tolist()
+        return out
+
+
+@pytest.fixture(scope="module")
+def skrl_env():
+    env = SkrlVecEnv(gym.make_vec("GpuCartpole-v0", num_envs=4, max_episode_steps=20), seed=0)
+    yield env
+    env.close()
+
+
+def test_spaces_pass_through_as_single_env_spaces(skrl_env):
+    assert skrl_env.observation_space == skrl_env.unwrapped.single_observation_space
+    assert skrl_env.action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    assert skrl_env.num_envs == 4 and skrl_env.device == torch.device("cpu")
+
+
+def test_step_returns_skrl_shapes_as_views_of_one_output_buffer(skrl_env):
+    obs, _ = skrl_env.reset()
+    assert obs.shape == (4, 4) and obs.dtype == torch.float32
+    obs, reward, terminated, truncated, infos = skrl_env.step(torch.zeros(4, 1))
+    assert reward.shape == (4, 1) and reward.dtype == torch.float32
+    assert terminated.shape == truncated.shape == (4, 1) and terminated.dtype == torch.bool
+    storage = obs.untyped_storage().data_ptr()
+    assert all(t.untyped_storage().data_ptr() == storage for t in (reward, terminated, truncated))
+
+
+def test_reset_after_the_first_returns_the_latest_observation(skrl_env):
+    skrl_env.reset()
+    obs, *_ = skrl_env.step(torch.ones(4, 1))
+    again, _ = skrl_env.reset()
+    assert again is obs
+
+
+def test_timeouts_come_out_as_truncated(skrl_env):
+    skrl_env.reset()
+    ever_truncated = torch.zeros(4, 1, dtype=torch.bool)
+    for _ in range(40):  # episodes last at most 20 steps: every env times out within 40
+        _, _, terminated, truncated, _ = skrl_env.step(torch.zeros(4, 1))
+        ever_truncated |= truncated & ~terminated
+    assert ever_truncated.all()
+
+
+def test_rejects_jax_output_env():
+    with pytest.raises(ValueError, match="output='torch'"):
+        SkrlVecEnv(gym.make_vec("GpuCartpole-v0", num_envs=2, output="jax"))
+
+
+@pytest.mark.slow
+def test_ppo_learns_cartpole():
+    set_seed(0)
+    recorder = EpisodeReturns(gym.make_vec("GpuCartpole-v0", num_envs=16))
+    env = SkrlVecEnv(recorder)
+    net = [{"name": "net", "input": "OBSERVATIONS", "layers": [32, 32], "activations": "elu"}]
+    spaces = dict(observation_space=env.observation_space, action_space=env.action_space, device=env.device)
+    models = {
+        "policy": gaussian_model(**spaces, network=net, output="ACTIONS"),
+        "value": deterministic_model(**spaces, network=net, output="ONE"),
+    }
+    cfg = PPO_CFG(rollouts=32, learning_epochs=4, mini_batches=2, learning_rate=3e-4)
+    cfg.experiment.write_interval = 0
+    cfg.experiment.checkpoint_interval = 0
+    memory = RandomMemory(memory_size=32, num_envs=env.num_envs, device=env.device)
+    agent = PPO(models=models, memory=memory, cfg=cfg, **spaces)
+    trainer_cfg = {"timesteps": 2500, "headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
+    SequentialTrainer(env=env, agents=agent, cfg=trainer_cfg).train()
+    env.close()
+    first, last = np.mean(recorder.returns[:20]), np.mean(recorder.returns[-20:])
+    # A random policy's mean return is about 4 (tests/test_wrapper_sb3.py); 40 k steps reach >100.
+    assert last > max(50.0, 10 * first)

@@ -1,0 +1,111 @@
+"""rl_games adapter: gpu_envs vector envs as rl_games `IVecEnv`s, registered by env id.
+
+    from gpu_envs.wrappers import rl_games as gpu_rl_games
+    gpu_rl_games.register()            # every gpu_envs id, e.g. "GpuCartpole-v0"
+    config = {..., "env_name": "GpuCartpole-v0", "num_actors": 4096, "env_config": {...}}
+    Runner().load({"params": {..., "config": config}}); runner.run({"train": True})
+
+`register()` adds each env id to `rl_games.common.env_configurations` (vecenv type
+"GPU_ENVS") so rl_games' trainer (`vecenv.create_vec_env`, num_envs = `num_actors`) and its
+player (`env_creator(**env_config)`, num_envs from `env_config`) both build our env.
+Everything stays on the env's device: actions go in as rl_games' torch tensor, obs, rewards
+and dones come out as views of the simulator's output buffer, and `infos["time_outs"]` marks
+time-limit truncations (not failures) so `value_bootstrap` works.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gymnasium as gym
+
+from gpu_envs._registration import ENV_IDS
+
+from ._require import require
+
+_ivecenv = require("rl_games.common.ivecenv", "rl-games")
+_vecenv = require("rl_games.common.vecenv", "rl-games")
+_env_configurations = require("rl_games.common.env_configurations", "rl-games")
+
+VECENV_TYPE = "GPU_ENVS"
+
+
+class RlGamesVecEnv(_ivecenv.IVecEnv):
+    """rl_games `IVecEnv` over a `GpuVectorEnv` created with output="torch" (the default).
+
+    Args:
+        env: the vector env (e.g. from `gymnasium.make_vec`).
+        seed: seed of the first `reset()` (rl_games passes its run seed through env_config);
+            None continues the env's random stream.
+    """
+
+    def __init__(self, env, seed: int | None = None):
+        if getattr(env.unwrapped, "output", "torch") != "torch":
+            raise ValueError("RlGamesVecEnv needs an env created with output='torch'")
+        self.env = env
+        self.num_envs = env.num_envs
+        self.observation_space = env.single_observation_space
+        self.action_space = env.single_action_space
+        self._seed = seed
+
+    def reset(self):
+        """Reset every env -> obs (N, obs_dim) torch tensor on the env's device."""
+        obs, _ = self.env.reset(seed=self._seed)
+        self._seed = None
+        return obs
+
+    def step(self, actions):
+        """actions (N, action_dim) -> obs (N, obs_dim), rewards (N,), dones (N,) bool, infos.
+
+        `infos` is the env's info dict plus `time_outs` (N,) bool: episodes cut by the time
+        limit or a physics reset, which rl_games bootstraps with `value_bootstrap`.
+        """
+        obs, reward, _, truncated, infos = self.env.step(actions)
+        infos["time_outs"] = truncated
+        return obs, reward, infos["_final_obs"], infos
+
+    def seed(self, seed):
+        self._seed = seed
+
+    def get_number_of_agents(self):
+        return 1
+
+    def get_env_info(self):
+        return {
+            "action_space": self.action_space,
+            "observation_space": self.observation_space,
+            "state_space": None,
+            "use_global_observations": False,
+            "agents": 1,
+            "value_size": 1,
+        }
+
+    def render(self):
+        return self.env.render()
+
+    def close(self):
+        self.env.close()
+
+
+def make(env_id: str, num_envs: int, seed: int | None = None, **env_kwargs) -> RlGamesVecEnv:
+    """Create `env_id` with `num_envs` envs (plus its parameters) as an `RlGamesVecEnv`."""
+    return RlGamesVecEnv(gym.make_vec(env_id, num_envs=num_envs, **env_kwargs), seed=seed)
+
+
+def _create_vec_env(config_name: str, num_actors: int, **env_config) -> RlGamesVecEnv:
+    num_envs = env_config.pop("num_envs", num_actors)
+    if num_envs != num_actors:
+        raise ValueError(f"env_config num_envs={num_envs} disagrees with num_actors={num_actors}")
+    return _env_configurations.configurations[config_name]["env_creator"](num_envs=num_actors, **env_config)
+
+
+def register(env_ids: tuple[str, ...] = ENV_IDS) -> tuple[str, ...]:
+    """Register gpu_envs ids with rl_games under their own names; returns the names."""
+    _vecenv.register(VECENV_TYPE, _create_vec_env)
+    for env_id in env_ids:
+        if env_id not in ENV_IDS:
+            raise ValueError(f"unknown env id {env_id!r}; available: {list(ENV_IDS)}")
+        _env_configurations.register(
+            env_id, {"vecenv_type": VECENV_TYPE, "env_creator": functools.partial(make, env_id)}
+        )
+    return tuple(env_ids)
