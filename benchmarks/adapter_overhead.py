@@ -1,0 +1,87 @@
+"""Per-step time each RL-library adapter adds over the raw env.step() (run on the GPU machine).
+
+    python benchmarks/adapter_overhead.py --env GpuCartpole-v0 --num-envs 4096,16384 --json out.json
+
+All adapters wrap the same env (one compile). Each variant runs `--steps` steps with a torch
+action on the env's device (SB3: a host numpy action, as SB3 gives it), then waits for the GPU;
+the variants are interleaved `--reps` times and the median ms/step is reported, because host
+jitter between runs is as large as the differences being measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import gpu_envs  # noqa: F401
+import gymnasium as gym
+import numpy as np
+import torch
+
+from gpu_envs.benchmark import _sync, write_rows
+
+
+def _variants(env):
+    """name -> (step function, action) for the raw env and each installed adapter."""
+    action = torch.zeros(env.action_space.shape, device=env.device)
+    out = {"raw env.step": (env.step, action)}
+    from gpu_envs.wrappers.rl_games import RlGamesVecEnv
+    from gpu_envs.wrappers.sb3 import Sb3VecEnv
+    from gpu_envs.wrappers.skrl import SkrlVecEnv
+
+    out["skrl"] = (SkrlVecEnv(env, seed=0).step, action)
+    out["rl_games"] = (RlGamesVecEnv(env).step, action)
+    sb3 = Sb3VecEnv(env)
+    out["sb3 (host numpy)"] = (sb3.step, np.zeros(env.action_space.shape, np.float32))
+    return out
+
+
+def measure(env_id: str, num_envs: int, steps: int, reps: int) -> list[dict]:
+    env = gym.make_vec(env_id, num_envs=num_envs)
+    env.reset(seed=0)
+    variants = _variants(env)
+    for step, action in variants.values():  # compile and warm every path
+        for _ in range(20):
+            step(action)
+    _sync(env)
+    times = {name: [] for name in variants}
+    for _ in range(reps):
+        for name, (step, action) in variants.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step(action)
+            _sync(env)
+            times[name].append((time.perf_counter() - t0) / steps)
+    raw = statistics.median(times["raw env.step"])
+    rows = []
+    for name, ts in times.items():
+        ms = statistics.median(ts)
+        rows.append({"env": env_id, "num_envs": num_envs, "adapter": name, "ms_per_step": 1e3 * ms,
+                     "overhead_pct": 100 * (ms / raw - 1), "steps_per_s": num_envs / ms,
+                     "spread_ms": 1e3 * (max(ts) - min(ts))})
+    env.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--env", default="GpuCartpole-v0")
+    parser.add_argument("--num-envs", default="4096,16384")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    print("| env | num_envs | adapter | ms/step | overhead vs raw | env steps/s |")
+    print("|---|---:|---|---:|---:|---:|")
+    rows = []
+    for n in [int(x) for x in args.num_envs.split(",")]:
+        for row in measure(args.env, n, args.steps, args.reps):
+            rows.append(row)
+            print(f"| {row['env']} | {n} | {row['adapter']} | {row['ms_per_step']:.3f} | "
+                  f"{row['overhead_pct']:+.1f}% | {row['steps_per_s'] / 1e6:.2f} M |", flush=True)
+    write_rows(rows, args.json)
+
+
+if __name__ == "__main__":
+    main()
