@@ -5,7 +5,9 @@
 All adapters wrap the same env (one compile). Each variant runs `--steps` steps with a torch
 action on the env's device (SB3: a host numpy action, as SB3 gives it), then waits for the GPU;
 the variants are interleaved `--reps` times and the median ms/step is reported, because host
-jitter between runs is as large as the differences being measured.
+jitter between runs is as large as the differences being measured. A second measurement
+isolates each adapter's own cost: the adapter steps an env that replays one stored output,
+so the time left is the adapter's Python work per step (microseconds).
 """
 
 from __future__ import annotations
@@ -22,9 +24,26 @@ import torch
 from gpu_envs.benchmark import _sync, write_rows
 
 
+class _Replay(gym.vector.VectorWrapper):
+    """Returns one stored step output without stepping: isolates an adapter's own cost."""
+
+    def __init__(self, env, action):
+        super().__init__(env)
+        self._action = action
+        self._stored = env.step(action)
+        self._numpy = env.step_numpy(action)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, infos = self._stored
+        return obs, reward, terminated, truncated, dict(infos)
+
+    def step_numpy(self, actions):
+        return self._numpy
+
+
 def _variants(env):
     """name -> (step function, action) for the raw env and each installed adapter."""
-    action = torch.zeros(env.action_space.shape, device=env.device)
+    action = torch.zeros(env.action_space.shape, device=env.unwrapped.device)
     out = {"raw env.step": (env.step, action)}
     from gpu_envs.wrappers.rl_games import RlGamesVecEnv
     from gpu_envs.wrappers.sb3 import Sb3VecEnv
@@ -60,6 +79,17 @@ def measure(env_id: str, num_envs: int, steps: int, reps: int) -> list[dict]:
         rows.append({"env": env_id, "num_envs": num_envs, "adapter": name, "ms_per_step": 1e3 * ms,
                      "overhead_pct": 100 * (ms / raw - 1), "steps_per_s": num_envs / ms,
                      "spread_ms": 1e3 * (max(ts) - min(ts))})
+    replay = _Replay(env, variants["raw env.step"][1])
+    for name, (step, action) in _variants(replay).items():
+        for _ in range(100):
+            step(action)
+        t0 = time.perf_counter()
+        for _ in range(steps * 10):
+            step(action)
+        own_us = 1e6 * (time.perf_counter() - t0) / (steps * 10)
+        for row in rows:
+            if row["adapter"] == name:
+                row["own_host_us"] = own_us
     env.close()
     return rows
 
@@ -72,14 +102,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    print("| env | num_envs | adapter | ms/step | overhead vs raw | env steps/s |")
-    print("|---|---:|---|---:|---:|---:|")
+    print("| env | num_envs | adapter | ms/step | vs raw | env steps/s | adapter's own us/step |")
+    print("|---|---:|---|---:|---:|---:|---:|")
     rows = []
     for n in [int(x) for x in args.num_envs.split(",")]:
         for row in measure(args.env, n, args.steps, args.reps):
             rows.append(row)
             print(f"| {row['env']} | {n} | {row['adapter']} | {row['ms_per_step']:.3f} | "
-                  f"{row['overhead_pct']:+.1f}% | {row['steps_per_s'] / 1e6:.2f} M |", flush=True)
+                  f"{row['overhead_pct']:+.1f}% | {row['steps_per_s'] / 1e6:.2f} M | {row['own_host_us']:.1f} |", flush=True)
     write_rows(rows, args.json)
 
 
