@@ -6,7 +6,7 @@ import dataclasses
 
 import gymnasium as gym
 
-ENV_IDS = ("GpuCartpole-v0",)
+ENV_IDS = ("GpuCartpole-v0", "GpuAllegroHand-v0")
 
 
 def _split_config(config_cls, kwargs: dict):
@@ -27,7 +27,19 @@ def make_cartpole(num_envs: int = 512, *, device=None, backend: str = "jax", out
     return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode)
 
 
+def make_allegro_hand(num_envs: int = 16384, *, device=None, backend: str = "jax", output: str = "torch",
+                      render_mode=None, **config):
+    """GpuAllegroHand-v0 with `num_envs` envs; `config` overrides fields of `AllegroHandConfig`."""
+    from .tasks.allegro_hand import AllegroHandConfig, AllegroHandTask
+    from .vector_env import GpuVectorEnv
+
+    task = AllegroHandTask(_split_config(AllegroHandConfig, config), backend=backend, device=device)
+    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode)
+
+
 def register_envs() -> None:
     """Register every env id with gymnasium (idempotent; runs at `import gpu_envs`)."""
     if "GpuCartpole-v0" not in gym.registry:
         gym.register("GpuCartpole-v0", vector_entry_point="gpu_envs._registration:make_cartpole")
+    if "GpuAllegroHand-v0" not in gym.registry:
+        gym.register("GpuAllegroHand-v0", vector_entry_point="gpu_envs._registration:make_allegro_hand")

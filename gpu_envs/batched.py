@@ -27,6 +27,7 @@ class EnvState(NamedTuple):
     key: jax.Array  # (N, 2) uint32: each env's random key
     episode_return: jax.Array  # (N,) float32: reward summed over the running episode
     episode_length: jax.Array  # (N,) int32: env steps in the running episode
+    metrics: dict  # scalars over all envs that the task keeps (e.g. consecutive_successes)
 
 
 class StepOutput(NamedTuple):
@@ -42,7 +43,7 @@ class StepOutput(NamedTuple):
     episode_length: jax.Array  # (N,) int32: the finished episode's length where done, else 0
     nonfinite_action: jax.Array  # (N,) bool: the action held NaN/inf (replaced by 0)
     sim_unstable: jax.Array  # (N,) bool: physics went non-finite; the env was reset
-    extras: dict  # task-specific per-env values (see the task's docs)
+    extras: dict  # task-specific values (see the task's docs): per env, or metric scalars
 
 
 def _select(mask: jax.Array, on_true, on_false):
@@ -71,6 +72,7 @@ class BatchedEnv:
             key=split[:, 0],
             episode_return=jnp.zeros(self.num_envs, jnp.float32),
             episode_length=jnp.zeros(self.num_envs, jnp.int32),
+            metrics=self.task.init_metrics() if hasattr(self.task, "init_metrics") else {},
         )
         return state, jax.vmap(self.task.observe)(task_state)
 
@@ -84,6 +86,7 @@ class BatchedEnv:
             key=split[:, 0],
             episode_return=jnp.where(mask, 0.0, state.episode_return),
             episode_length=jnp.where(mask, 0, state.episode_length),
+            metrics=state.metrics,
         )
         return state, jax.vmap(self.task.observe)(task_state)
 
@@ -113,11 +116,15 @@ class BatchedEnv:
         task_state = _select(done, fresh, result.state)
         obs = jnp.where(done[:, None], jax.vmap(task.observe)(fresh), final_obs)
 
+        metrics = state.metrics
+        if hasattr(task, "update_metrics"):
+            metrics = task.update_metrics(metrics, done, result.extras)
         new_state = EnvState(
             task=task_state,
             key=split[:, 0],
             episode_return=jnp.where(done, 0.0, ep_return),
             episode_length=jnp.where(done, 0, length),
+            metrics=metrics,
         )
         out = StepOutput(
             obs=obs,
@@ -130,6 +137,6 @@ class BatchedEnv:
             episode_length=jnp.where(done, length, 0),
             nonfinite_action=nonfinite_action,
             sim_unstable=unstable,
-            extras=result.extras,
+            extras={**result.extras, **metrics},
         )
         return new_state, out

@@ -48,3 +48,7 @@ class Task(Protocol):
 
     def state_is_finite(self, state: Any) -> jax.Array:
         """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""
+
+    # Optional: metrics over all envs, reported in every step's infos as scalars.
+    #   init_metrics() -> dict of scalars
+    #   update_metrics(metrics, done (N,), extras of the finished step) -> dict of scalars

@@ -1,0 +1,201 @@
+"""AllegroHand, as in IsaacGymEnvs: turn a cube in the palm of a 16-DoF hand to a goal orientation.
+
+Action (16, in [-1, 1]): joint position targets. "absolute" control (default) maps the action
+onto each joint's range and blends it with the previous target by `actions_moving_average`;
+"relative" control adds `dof_speed_scale * physics_dt * action` to the previous target.
+Targets are clamped to the joint ranges and held by the position actuators (kp 3, kv 0.1,
+|torque| <= 0.5 N m) for `substeps` physics steps of 1/60 s (control at 30 Hz).
+
+Observations (float32, clipped to +-5; quaternions are MuJoCo's (w, x, y, z)):
+  full_no_vel (50): joint positions scaled to [-1, 1] (16), object position (3) and
+    quaternion (4), goal position (3) and quaternion (4), object * conj(goal) (4), last action (16)
+  full (72): joint positions (16), 0.2 * joint velocities (16), object pose (7), object linear
+    velocity (3, world), 0.2 * object angular velocity (3, world), goal pose (7), relative
+    quaternion (4), last action (16)
+  full_state (88, default): as full, with 10 * joint torques (16: the position actuators'
+    torques, MuJoCo's qfrc_actuator) after the joint velocities.
+Reward: -10 |object - goal position| + 1 / (rotation distance + 0.1) - 0.0002 |action|^2,
+plus 250 on success (rotation distance <= 0.1 rad: a new goal orientation is drawn and the
+episode goes on); a fall (object >= 0.24 m from the goal position) ends the episode.
+Episodes are truncated after 600 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..sim import PhysicsState, Simulation, asset_path
+from . import quat
+from .base import TaskStep
+from .hand_model import load_hand_scene
+
+OBS_DIMS = {"full_no_vel": 50, "full": 72, "full_state": 88}
+CONTROLS = ("absolute", "relative")
+
+
+@dataclasses.dataclass(frozen=True)
+class AllegroHandConfig:
+    """GpuAllegroHand-v0's parameters (defaults reproduce IsaacGymEnvs' AllegroHand)."""
+
+    obs_type: str = "full_state"  # "full_no_vel" (50), "full" (72) or "full_state" (88)
+    control: str = "absolute"  # or "relative"
+    actions_moving_average: float = 1.0  # absolute control: weight of the new target
+    dof_speed_scale: float = 20.0  # relative control: rad/s per unit action
+    max_episode_steps: int = 600
+    clip_observations: float = 5.0
+    substeps: int = 2  # physics steps of the scene's timestep (1/60 s) per env step
+    dist_reward_scale: float = -10.0
+    rot_reward_scale: float = 1.0
+    rot_eps: float = 0.1
+    action_penalty_scale: float = -0.0002
+    success_tolerance: float = 0.1  # rad
+    reach_goal_bonus: float = 250.0
+    fall_dist: float = 0.24  # m from the goal position
+    fall_penalty: float = 0.0
+    reset_position_noise: float = 0.01  # m, object position, per axis
+    reset_dof_pos_noise: float = 0.2  # fraction of the way to a random point of each joint range
+    reset_dof_vel_noise: float = 0.0  # rad/s
+    consecutive_successes_average: float = 0.1  # weight of the newest finished episodes
+    hand_model: str = "allegro_hand.xml"  # a shipped scene's name or a path to your MJCF
+
+
+class HandState(NamedTuple):
+    """One env's task state."""
+
+    physics: PhysicsState
+    targets: jax.Array  # (16,) joint position targets [rad]
+    action: jax.Array  # (16,) last action
+    joint_torque: jax.Array  # (16,) actuator torques of the last physics step [N m]
+    goal_quat: jax.Array  # (4,)
+    successes: jax.Array  # () float32: goals reached this episode
+    key: jax.Array  # for goal resampling inside step
+
+
+class AllegroHandTask:
+    """GpuAllegroHand-v0's pure single-env functions (see the module docstring)."""
+
+    action_dim = 16
+
+    def __init__(self, config: AllegroHandConfig = AllegroHandConfig(), *, backend: str = "jax", device=None):
+        if config.obs_type not in OBS_DIMS:
+            raise ValueError(f"obs_type must be one of {list(OBS_DIMS)} (got {config.obs_type!r})")
+        if config.control not in CONTROLS:
+            raise ValueError(f"control must be one of {list(CONTROLS)} (got {config.control!r})")
+        if not 0.0 < config.actions_moving_average <= 1.0:
+            raise ValueError(f"actions_moving_average must be in (0, 1] (got {config.actions_moving_average})")
+        self.config = config
+        path = config.hand_model if ("/" in config.hand_model or "\\" in config.hand_model) else asset_path(config.hand_model)
+        mj_model = load_hand_scene(path)
+        self.sim = Simulation(mj_model, config.substeps, backend=backend, device=device)
+        self.obs_dim = OBS_DIMS[config.obs_type]
+        self.obs_bound = float(config.clip_observations)
+        self.max_episode_steps = int(config.max_episode_steps)
+        self.dt = self.sim.dt
+        self.physics_dt = float(mj_model.opt.timestep)
+
+        lower, upper = mj_model.jnt_range[:16].T.astype(np.float32)
+        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
+        self.default_qpos = jnp.asarray(np.clip(0.0, lower, upper), jnp.float32)  # the flat hand
+        obj = mj_model.body("object")
+        self.object_start = jnp.asarray(mj_model.body_pos[obj.id], jnp.float32)
+        self.goal_pos = self.object_start - jnp.array([0.0, 0.0, 0.04], jnp.float32)
+        self._initial = self.sim.initial_state()
+
+    # -- reset ---------------------------------------------------------------------------
+
+    def reset(self, key: jax.Array) -> HandState:
+        c = self.config
+        k_dof, k_vel, k_pos, k_rot, k_goal, k_next = jax.random.split(key, 6)
+        # the reference's noise: move each joint a fraction of the way to a random point of its range
+        toward = jax.random.uniform(k_dof, (16,), minval=self.lower, maxval=self.upper)
+        hand_q = jnp.clip(self.default_qpos + c.reset_dof_pos_noise * (toward - self.default_qpos),
+                          self.lower, self.upper)
+        hand_v = c.reset_dof_vel_noise * jax.random.uniform(k_vel, (16,), minval=-1.0, maxval=1.0)
+        obj_pos = self.object_start + c.reset_position_noise * jax.random.uniform(k_pos, (3,), minval=-1.0, maxval=1.0)
+        qpos = jnp.concatenate([hand_q, obj_pos, quat.random_xy(k_rot)])
+        qvel = jnp.concatenate([hand_v, jnp.zeros(6)])
+        goal_quat = quat.random_xy(k_goal)
+        physics = self._initial._replace(
+            qpos=qpos.astype(self._initial.qpos.dtype),
+            qvel=qvel.astype(self._initial.qvel.dtype),
+            qacc_warmstart=jnp.zeros_like(self._initial.qacc_warmstart),
+            mocap_quat=self._initial.mocap_quat.at[0].set(goal_quat),
+        )
+        zeros = jnp.zeros(16, jnp.float32)
+        return HandState(physics, hand_q.astype(jnp.float32), zeros, zeros, goal_quat.astype(jnp.float32),
+                         jnp.zeros((), jnp.float32), k_next)
+
+    # -- observation ---------------------------------------------------------------------
+
+    def observe(self, state: HandState) -> jax.Array:
+        qpos, qvel = state.physics.qpos, state.physics.qvel
+        hand_q = (2.0 * qpos[:16] - self.upper - self.lower) / (self.upper - self.lower)
+        obj_pos, obj_quat = qpos[16:19], qpos[19:23]
+        goal = jnp.concatenate([self.goal_pos, state.goal_quat])
+        relative = quat.mul(obj_quat, quat.conj(state.goal_quat))
+        if self.config.obs_type == "full_no_vel":
+            parts = [hand_q, obj_pos, obj_quat, goal, relative, state.action]
+        else:
+            lin_vel = qvel[16:19]
+            ang_vel = quat.rotate(obj_quat, qvel[19:22])  # free joint: body-frame -> world
+            joint = [hand_q, 0.2 * qvel[:16]]
+            if self.config.obs_type == "full_state":
+                joint.append(10.0 * state.joint_torque)
+            parts = joint + [obj_pos, obj_quat, lin_vel, 0.2 * ang_vel, goal, relative, state.action]
+        obs = jnp.concatenate([p.astype(jnp.float32) for p in parts])
+        return jnp.clip(obs, -self.obs_bound, self.obs_bound)
+
+    # -- step ----------------------------------------------------------------------------
+
+    def targets_for(self, state: HandState, action: jax.Array) -> jax.Array:
+        """Joint position targets (16,) for `action` under the configured control mode."""
+        c = self.config
+        if c.control == "absolute":
+            scaled = self.lower + 0.5 * (action + 1.0) * (self.upper - self.lower)
+            targets = c.actions_moving_average * scaled + (1.0 - c.actions_moving_average) * state.targets
+        else:
+            targets = state.targets + c.dof_speed_scale * self.physics_dt * action
+        return jnp.clip(targets, self.lower, self.upper)
+
+    def step(self, state: HandState, action: jax.Array) -> TaskStep:
+        c = self.config
+        targets = self.targets_for(state, action)
+        physics, data = self.sim.step(state.physics, targets)
+        obj_pos, obj_quat = physics.qpos[16:19], physics.qpos[19:23]
+        goal_dist = jnp.linalg.norm(obj_pos - self.goal_pos)
+        rot_dist = quat.angle_between(obj_quat, state.goal_quat)
+        success = rot_dist <= c.success_tolerance
+        fell = goal_dist >= c.fall_dist
+        reward = (c.dist_reward_scale * goal_dist + c.rot_reward_scale / (rot_dist + c.rot_eps)
+                  + c.action_penalty_scale * jnp.sum(action**2))
+        reward = reward + jnp.where(success, c.reach_goal_bonus, 0.0) + jnp.where(fell, c.fall_penalty, 0.0)
+
+        k_goal, k_next = jax.random.split(state.key)
+        goal_quat = jnp.where(success, quat.random_xy(k_goal), state.goal_quat)
+        physics = physics._replace(mocap_quat=physics.mocap_quat.at[0].set(goal_quat.astype(physics.mocap_quat.dtype)))
+        successes = state.successes + success.astype(jnp.float32)
+        new = HandState(physics, targets, action, data.qfrc_actuator[:16].astype(jnp.float32),
+                        goal_quat, successes, k_next)
+        extras = {"successes": successes, "goal_reached": success}
+        return TaskStep(new, self.observe(new), reward.astype(jnp.float32), fell, extras)
+
+    def state_is_finite(self, state: HandState) -> jax.Array:
+        return jnp.all(jnp.isfinite(state.physics.qpos)) & jnp.all(jnp.isfinite(state.physics.qvel))
+
+    # -- metrics over all envs -----------------------------------------------------------
+
+    def init_metrics(self) -> dict:
+        return {"consecutive_successes": jnp.zeros((), jnp.float32)}
+
+    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
+        """The reference's running average of goals reached per finished episode."""
+        finished = jnp.sum(done)
+        mean = jnp.sum(jnp.where(done, extras["successes"], 0.0)) / jnp.maximum(finished, 1)
+        a = self.config.consecutive_successes_average
+        old = metrics["consecutive_successes"]
+        return {"consecutive_successes": jnp.where(finished > 0, a * mean + (1 - a) * old, old)}
