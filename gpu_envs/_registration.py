@@ -27,7 +27,7 @@ def make_cartpole(num_envs: int = 512, *, device=None, backend: str = "jax", out
     return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode)
 
 
-def make_allegro_hand(num_envs: int = 16384, *, device=None, backend: str = "jax", output: str = "torch",
+def make_allegro_hand(num_envs: int = 16384, *, device=None, backend: str = "auto", output: str = "torch",
                       render_mode=None, **config):
     """GpuAllegroHand-v0 with `num_envs` envs; `config` overrides fields of `AllegroHandConfig`."""
     from .tasks.allegro_hand import AllegroHandConfig, AllegroHandTask

@@ -56,9 +56,10 @@ def _ceiling(env, steps: int) -> float:
     return steps * env.num_envs / elapsed
 
 
-def measure(env_id: str, num_envs: int, backend: str, steps: int, warmup: int, device=None) -> dict:
-    """One benchmark row for `num_envs` envs (see the module docstring)."""
-    env = gym.make_vec(env_id, num_envs=num_envs, backend=backend, device=device)
+def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup: int, device=None) -> dict:
+    """One benchmark row for `num_envs` envs (see the module docstring); backend None: the env's default."""
+    kwargs = {} if backend is None else {"backend": backend}
+    env = gym.make_vec(env_id, num_envs=num_envs, device=device, **kwargs)
     env.reset(seed=0)
     action = torch.zeros(env.action_space.shape, device=env.device)
     t0 = time.perf_counter()
@@ -75,7 +76,7 @@ def measure(env_id: str, num_envs: int, backend: str, steps: int, warmup: int, d
     per_call = steps * num_envs / (time.perf_counter() - t0)
     ceiling = _ceiling(env, steps)
     row = {
-        "env": env_id, "backend": backend, "num_envs": num_envs, "device": str(env.jax_device),
+        "env": env_id, "backend": env.backend, "num_envs": num_envs, "device": str(env.jax_device),
         "step_per_s": per_call, "ceiling_per_s": ceiling, "ratio": per_call / ceiling,
         "physics_steps_per_s": per_call * env.task.sim.substeps,
         "ms_per_step": 1e3 * num_envs / per_call, "ceiling_ms_per_step": 1e3 * num_envs / ceiling,
@@ -103,14 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpu_envs.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="GpuCartpole-v0")
     parser.add_argument("--num-envs", default="4096,65536,262144", help="comma-separated env counts")
-    parser.add_argument("--backend", default="jax", choices=["jax", "warp"])
+    parser.add_argument("--backend", default=None, choices=["jax", "warp", "auto"],
+                        help="MJX backend (default: the env's own default)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: JAX's default device)")
     parser.add_argument("--steps", type=int, default=200, help="timed env steps per measurement")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.num_envs.split(",") if n]
-    print(f"{args.env}, backend={args.backend}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+    print(f"{args.env}, backend={args.backend or 'default'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"{args.steps} timed steps", flush=True)
     print("| num_envs | env.step() steps/s | in-jit steps/s | ratio | ms/step | in-jit ms | compile s | GPU MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -80,18 +80,35 @@ def resolve_device(device: str | jax.Device | None) -> jax.Device:
     return devices[i]
 
 
+def _warp_installed() -> bool:
+    return importlib.util.find_spec("mujoco_warp") is not None and importlib.util.find_spec("warp") is not None
+
+
+def resolve_backend(backend: str, device: jax.Device) -> str:
+    """"auto" -> "warp" on a CUDA device where MuJoCo Warp is installed, else "jax"."""
+    if backend == "auto":
+        return "warp" if device.platform == "gpu" and _warp_installed() else "jax"
+    return backend
+
+
 def check_backend(backend: str, device: jax.Device) -> None:
     """Raise a clear error when an MJX backend cannot run on `device` here."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS} (got {backend!r})")
+        raise ValueError(f"backend must be one of {BACKENDS + ('auto',)} (got {backend!r})")
     if backend == "warp":
-        if importlib.util.find_spec("mujoco_warp") is None or importlib.util.find_spec("warp") is None:
+        if not _warp_installed():
             raise ImportError("backend='warp' needs MuJoCo Warp: pip install 'gpu-envs[warp]'")
         if device.platform != "gpu":
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
         import warp
 
         warp.config.quiet = True  # otherwise one line per kernel module loaded (dozens per model)
+
+
+def _max_contacts(mj_model: mujoco.MjModel) -> int:
+    """Contacts one env can make at most (what MJX's JAX backend reserves for the scene)."""
+    cpu = jax.devices("cpu")[0]
+    return int(mjx.make_data(mj_model, device=cpu, impl="jax").contact.dist.shape[0])
 
 
 class PhysicsState(NamedTuple):
@@ -124,6 +141,7 @@ class Simulation:
         if substeps < 1:
             raise ValueError(f"substeps must be >= 1 (got {substeps})")
         self.device = resolve_device(device)
+        backend = resolve_backend(backend, self.device)
         check_backend(backend, self.device)
         self.backend = backend
         self.mj_model = mj_model
@@ -131,9 +149,24 @@ class Simulation:
         self.dt = self.substeps * float(mj_model.opt.timestep)
         with jax.default_device(self.device):
             self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
-            # with impl="warp", make_data takes the host MjModel, not the MJX model
-            self._template = mjx.make_data(mj_model if backend == "warp" else self.model,
-                                           device=self.device, impl=backend)
+        self.reserve(1)
+
+    def reserve(self, num_envs: int) -> None:
+        """Size the contact and constraint buffers for `num_envs` envs stepped together.
+
+        MuJoCo Warp keeps one contact buffer for all envs (naconmax), so the vector env calls
+        this with its env count; it is sized for every contact the scene can make, as many as
+        MJX's JAX backend reserves per env, so no contact is ever dropped.
+        """
+        with jax.default_device(self.device):
+            if self.backend == "warp":
+                per_env = _max_contacts(self.mj_model)
+                rows = 4 * per_env + 2 * self.mj_model.njnt  # pyramidal cones: <= 2(condim-1) rows
+                # with impl="warp", make_data takes the host MjModel, not the MJX model
+                self._template = mjx.make_data(self.mj_model, device=self.device, impl="warp",
+                                               naconmax=max(1, num_envs * per_env), njmax=max(1, rows))
+            else:
+                self._template = mjx.make_data(self.model, device=self.device, impl="jax")
 
     def initial_state(self) -> PhysicsState:
         """The model's reference configuration (qpos0, zero velocity) as a `PhysicsState`."""

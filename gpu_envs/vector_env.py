@@ -58,6 +58,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self._action_shape = (self.num_envs, task.action_dim)
 
+        task.sim.reserve(self.num_envs)
         self._batched = BatchedEnv(task, self.num_envs)
         self._reset_fn = jax.jit(self._batched.reset)
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)

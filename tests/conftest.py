@@ -42,3 +42,11 @@ def short_cartpole():
     env = gym.make_vec("GpuCartpole-v0", num_envs=NUM_ENVS, max_episode_steps=20)
     yield env
     env.close()
+
+
+@pytest.fixture(scope="session")
+def hand():
+    """GpuAllegroHand-v0, 2 envs, default config (full_state), JAX CPU backend: one compile."""
+    env = gym.make_vec("GpuAllegroHand-v0", num_envs=2)
+    yield env
+    env.close()

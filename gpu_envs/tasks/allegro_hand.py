@@ -162,18 +162,27 @@ class AllegroHandTask:
             targets = state.targets + c.dof_speed_scale * self.physics_dt * action
         return jnp.clip(targets, self.lower, self.upper)
 
-    def step(self, state: HandState, action: jax.Array) -> TaskStep:
+    def reward(self, obj_pos, obj_quat, goal_quat, action):
+        """The reference's reward for one env -> (reward, success, fell).
+
+        obj_pos (3,) m, obj_quat/goal_quat (4,) wxyz, action (16,). success: the object is
+        within `success_tolerance` rad of the goal orientation (bonus added); fell: it is
+        `fall_dist` m or more from the goal position (penalty added; the episode ends).
+        """
         c = self.config
-        targets = self.targets_for(state, action)
-        physics, data = self.sim.step(state.physics, targets)
-        obj_pos, obj_quat = physics.qpos[16:19], physics.qpos[19:23]
         goal_dist = jnp.linalg.norm(obj_pos - self.goal_pos)
-        rot_dist = quat.angle_between(obj_quat, state.goal_quat)
+        rot_dist = quat.angle_between(obj_quat, goal_quat)
         success = rot_dist <= c.success_tolerance
         fell = goal_dist >= c.fall_dist
         reward = (c.dist_reward_scale * goal_dist + c.rot_reward_scale / (rot_dist + c.rot_eps)
                   + c.action_penalty_scale * jnp.sum(action**2))
         reward = reward + jnp.where(success, c.reach_goal_bonus, 0.0) + jnp.where(fell, c.fall_penalty, 0.0)
+        return reward.astype(jnp.float32), success, fell
+
+    def step(self, state: HandState, action: jax.Array) -> TaskStep:
+        targets = self.targets_for(state, action)
+        physics, data = self.sim.step(state.physics, targets)
+        reward, success, fell = self.reward(physics.qpos[16:19], physics.qpos[19:23], state.goal_quat, action)
 
         k_goal, k_next = jax.random.split(state.key)
         goal_quat = jnp.where(success, quat.random_xy(k_goal), state.goal_quat)
@@ -182,7 +191,7 @@ class AllegroHandTask:
         new = HandState(physics, targets, action, data.qfrc_actuator[:16].astype(jnp.float32),
                         goal_quat, successes, k_next)
         extras = {"successes": successes, "goal_reached": success}
-        return TaskStep(new, self.observe(new), reward.astype(jnp.float32), fell, extras)
+        return TaskStep(new, self.observe(new), reward, fell, extras)
 
     def state_is_finite(self, state: HandState) -> jax.Array:
         return jnp.all(jnp.isfinite(state.physics.qpos)) & jnp.all(jnp.isfinite(state.physics.qvel))

@@ -1,0 +1,177 @@
+"""GpuAllegroHand-v0: spaces, observation layout, reward terms, goals, falls, timeouts, stability.
+
+Every env-level test shares one 2-env compile (the `hand` fixture; MJX contact scenes compile
+slowly on the CPU). Reward terms are checked on the task's pure reward function directly.
+"""
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+from gpu_envs.tasks import quat
+from gpu_envs.tasks.allegro_hand import AllegroHandConfig, AllegroHandTask
+
+N = 2
+IDENTITY = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return AllegroHandTask(AllegroHandConfig())
+
+
+def _set_task_state(env, **fields):
+    """Overwrite fields of the envs' task state (white-box: crafts situations to test)."""
+    state = env._state
+    env._state = state._replace(task=state.task._replace(**fields))
+
+
+def _set_object(env, pos=None, quat_=None):
+    physics = env._state.task.physics
+    qpos = physics.qpos
+    if pos is not None:
+        qpos = qpos.at[:, 16:19].set(jnp.asarray(pos, qpos.dtype))
+    if quat_ is not None:
+        qpos = qpos.at[:, 19:23].set(jnp.asarray(quat_, qpos.dtype))
+    _set_task_state(env, physics=physics._replace(qpos=qpos, qvel=jnp.zeros_like(physics.qvel)))
+
+
+def test_spaces(hand):
+    assert hand.single_action_space == gym.spaces.Box(-1.0, 1.0, (16,), np.float32)
+    assert hand.single_observation_space == gym.spaces.Box(-5.0, 5.0, (88,), np.float32)
+    assert hand.observation_space.shape == (N, 88)
+
+
+def test_full_state_observation_slices_hold_what_the_docs_say(hand):
+    obs, _ = hand.reset(seed=1)
+    state = hand._state.task
+    qpos = np.asarray(state.physics.qpos)
+    lower, upper = hand.task.lower, hand.task.upper
+    np.testing.assert_allclose(obs[:, :16], (2 * qpos[:, :16] - upper - lower) / (upper - lower), atol=1e-5)
+    assert torch.all(obs[:, 16:48] == 0)  # joint velocities and torques are zero at reset
+    np.testing.assert_allclose(obs[:, 48:51], qpos[:, 16:19], atol=1e-6)  # object position
+    np.testing.assert_allclose(obs[:, 51:55], qpos[:, 19:23], atol=1e-6)  # object quaternion
+    np.testing.assert_allclose(obs[:, 61:64], np.tile(hand.task.goal_pos, (N, 1)), atol=1e-6)
+    np.testing.assert_allclose(obs[:, 64:68], state.goal_quat, atol=1e-6)
+    rel = jax.vmap(lambda a, b: quat.mul(a, quat.conj(b)))(qpos[:, 19:23], state.goal_quat)
+    np.testing.assert_allclose(obs[:, 68:72], rel, atol=1e-5)
+    action = torch.linspace(-0.5, 0.5, 16).repeat(N, 1)
+    obs, *_ = hand.step(action)
+    np.testing.assert_allclose(obs[:, 72:88], action, atol=1e-6)  # last action
+    assert torch.any(obs[:, 32:48] != 0)  # actuator torques once the fingers move
+
+
+def test_reward_terms_match_hand_computed_values(task):
+    goal_pos = np.asarray(task.goal_pos)
+    action = np.full(16, 0.5, np.float32)
+    angle = 0.5
+    obj_quat = np.array([np.cos(angle / 2), np.sin(angle / 2), 0, 0], np.float32)  # 0.5 rad about x
+    reward, success, fell = task.reward(goal_pos + [0.03, 0, 0], obj_quat, IDENTITY, action)
+    expected = -10 * 0.03 + 1 / (0.5 + 0.1) - 0.0002 * 16 * 0.25
+    assert float(reward) == pytest.approx(expected, rel=1e-5)
+    assert not success and not fell
+
+
+def test_success_adds_the_bonus(task):
+    small = 0.05  # rad, within the 0.1 tolerance
+    obj_quat = np.array([np.cos(small / 2), 0, np.sin(small / 2), 0], np.float32)
+    reward, success, _ = task.reward(np.asarray(task.goal_pos), obj_quat, IDENTITY, np.zeros(16, np.float32))
+    assert success and float(reward) == pytest.approx(1 / (small + 0.1) + 250, rel=1e-5)
+
+
+def test_fall_is_flagged_beyond_fall_dist(task):
+    _, _, fell = task.reward(np.asarray(task.goal_pos) - [0, 0, 0.25], IDENTITY, IDENTITY, np.zeros(16, np.float32))
+    assert fell
+
+
+def test_relative_control_moves_targets_by_speed_times_dt():
+    task = AllegroHandTask(AllegroHandConfig(control="relative"))
+    state = task.reset(jax.random.PRNGKey(0))
+    targets = task.targets_for(state, jnp.full(16, 0.5))
+    expected = np.clip(state.targets + 20.0 * (1 / 60) * 0.5, task.lower, task.upper)
+    np.testing.assert_allclose(targets, expected, atol=1e-6)
+
+
+def test_absolute_control_maps_actions_onto_joint_ranges(task):
+    state = task.reset(jax.random.PRNGKey(0))
+    np.testing.assert_allclose(task.targets_for(state, -jnp.ones(16)), task.lower, atol=1e-6)
+    np.testing.assert_allclose(task.targets_for(state, jnp.ones(16)), task.upper, atol=1e-6)
+
+
+def test_success_resamples_the_goal_and_the_episode_goes_on(hand):
+    hand.reset(seed=2)
+    obj_quat = hand._state.task.physics.qpos[:, 19:23]
+    _set_task_state(hand, goal_quat=obj_quat.astype(jnp.float32))  # the object is at its goal
+    old_goal = np.asarray(obj_quat)
+    obs, reward, terminated, truncated, infos = hand.step(torch.zeros(N, 16))
+    assert infos["goal_reached"].all() and not (terminated | truncated).any()
+    assert torch.all(reward > 250)
+    assert torch.all(infos["successes"] == 1)
+    assert not np.allclose(np.asarray(hand._state.task.goal_quat), old_goal, atol=1e-3)
+    np.testing.assert_allclose(obs[:, 64:68], hand._state.task.goal_quat, atol=1e-6)
+
+
+def test_fall_terminates_the_episode(hand):
+    hand.reset(seed=3)
+    _set_object(hand, pos=np.asarray(hand.task.goal_pos) - [0, 0, 0.3])
+    _, _, terminated, truncated, infos = hand.step(torch.zeros(N, 16))
+    assert terminated.all() and not truncated.any()
+    assert infos["_final_obs"].all()
+    assert torch.all(infos["final_obs"][:, 50] < 0.3)  # final obs: the object's height after the fall
+
+
+def test_cube_rests_in_the_palm_for_a_full_episode_then_times_out(hand):
+    obs, _ = hand.reset(seed=4)
+    start_height = obs[:, 50].clone()
+    actions = torch.zeros(N, 16)  # absolute control: every joint to the middle of its range
+    for t in range(599):
+        obs, reward, terminated, truncated, infos = hand.step(actions)
+        assert not (terminated | truncated).any(), f"episode ended at step {t + 1}"
+    height = obs[:, 50]
+    assert torch.all(height > start_height - 0.05) and torch.all(height < start_height)  # settled, not sunk
+    _, _, terminated, truncated, _ = hand.step(actions)
+    assert truncated.all() and not terminated.any()
+
+
+def test_consecutive_successes_average_finished_episodes(hand):
+    hand.reset(seed=5)
+    _set_task_state(hand, successes=jnp.array([2.0, 4.0]))
+    _set_object(hand, pos=np.asarray(hand.task.goal_pos) - [0, 0, 0.3])  # both fall this step
+    hand._state = hand._state._replace(metrics={"consecutive_successes": jnp.zeros((), jnp.float32)})
+    _, _, terminated, _, infos = hand.step(torch.zeros(N, 16))
+    assert terminated.all()
+    assert float(infos["consecutive_successes"]) == pytest.approx(0.1 * 3.0)
+
+
+@pytest.mark.parametrize("obs_type, dim, action_slice", [("full_no_vel", 50, slice(34, 50)), ("full", 72, slice(56, 72))])
+def test_other_observation_types_have_the_reference_sizes(obs_type, dim, action_slice):
+    task = AllegroHandTask(AllegroHandConfig(obs_type=obs_type))
+    state = task.reset(jax.random.PRNGKey(0))._replace(action=jnp.full(16, 0.25, jnp.float32))
+    obs = task.observe(state)
+    assert obs.shape == (dim,) and task.obs_dim == dim
+    np.testing.assert_allclose(obs[action_slice], 0.25)  # the last action closes every layout
+    np.testing.assert_allclose(obs[16 if obs_type == "full_no_vel" else 32:][:3], state.physics.qpos[16:19], atol=1e-6)
+
+
+def test_scripted_ring_finger_curl_turns_the_cube_without_dropping_it(hand):
+    hand.reset(seed=6)
+    task = hand.task
+    flat = task.default_qpos
+    physics = hand._state.task.physics
+    qpos = physics.qpos.at[:, :16].set(flat).at[:, 16:19].set(task.object_start - jnp.array([0, 0, 0.026]))
+    qpos = qpos.at[:, 19:23].set(jnp.asarray(IDENTITY))
+    _set_task_state(hand, physics=physics._replace(qpos=qpos, qvel=jnp.zeros_like(physics.qvel)),
+                    targets=jnp.tile(flat, (N, 1)))
+    flat_action = torch.as_tensor(np.asarray(2 * (flat - task.lower) / (task.upper - task.lower) - 1)).repeat(N, 1)
+    curled = flat_action.clone()
+    curled[:, 8:12] = 1.0  # ring finger joints to the top of their ranges
+    for action in (flat_action, curled):  # settle, then curl the ring finger under the cube
+        for _ in range(30):  # 1 s
+            obs, _, terminated, truncated, _ = hand.step(action)
+            assert not (terminated | truncated).any()
+    turned = np.degrees(np.asarray(jax.vmap(quat.angle_between)(hand._state.task.physics.qpos[:, 19:23],
+                                                                 jnp.tile(jnp.asarray(IDENTITY), (N, 1)))))
+    assert np.all(turned > 10.0), turned
