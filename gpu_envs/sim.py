@@ -185,12 +185,17 @@ class Simulation:
         """`mjx.Data` with positions, velocities and forces derived from `state`, time not advanced."""
         return mjx.forward(self.model, self.data(state))
 
-    def step(self, state: PhysicsState, ctrl: jax.Array) -> tuple[PhysicsState, mjx.Data]:
-        """Apply `ctrl` (nu,) for `substeps` physics steps: (new state, the last step's full Data)."""
+    def step(self, state: PhysicsState, ctrl: jax.Array, model=None) -> tuple[PhysicsState, mjx.Data]:
+        """Apply `ctrl` (nu,) for `substeps` physics steps: (new state, the last step's full Data).
+
+        model: this env's MJX model when its parameters differ from `self.model` (domain
+        randomization); None uses `self.model`.
+        """
+        model = self.model if model is None else model
         data = self.data(state).replace(ctrl=ctrl)
         if self.substeps <= 4:  # unrolled: short loops compile into one straight program
             for _ in range(self.substeps):
-                data = mjx.step(self.model, data)
+                data = mjx.step(model, data)
         else:
-            data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(self.model, d), data)
+            data = jax.lax.fori_loop(0, self.substeps, lambda _, d: mjx.step(model, d), data)
         return self.pack(data), data

@@ -175,3 +175,26 @@ def test_scripted_ring_finger_curl_turns_the_cube_without_dropping_it(hand):
     turned = np.degrees(np.asarray(jax.vmap(quat.angle_between)(hand._state.task.physics.qpos[:, 19:23],
                                                                  jnp.tile(jnp.asarray(IDENTITY), (N, 1)))))
     assert np.all(turned > 10.0), turned
+
+
+def test_randomized_parameters_lie_in_the_configured_ranges():
+    task = AllegroHandTask(AllegroHandConfig(randomize=True))
+    params = jax.vmap(task._draw_params)(jax.random.split(jax.random.PRNGKey(0), 256))
+    assert np.all((params["kp"] >= 3 * 0.75 - 1e-5) & (params["kp"] <= 3 * 1.5 + 1e-5))
+    assert np.all((params["kv"] >= 0.1 * 0.3 - 1e-6) & (params["kv"] <= 0.1 * 3.0 + 1e-6))
+    assert np.all((params["mass_scale"] >= 0.5) & (params["mass_scale"] <= 1.5))
+    assert np.all((params["friction_scale"] >= 0.7) & (params["friction_scale"] <= 1.3))
+    assert np.std(params["gravity"][:, 2]) == pytest.approx(0.4, rel=0.25)
+    assert np.std(params["kp"]) > 0.1  # really drawn per env
+
+
+def test_randomized_parameters_reach_the_physics_model():
+    task = AllegroHandTask(AllegroHandConfig(randomize=True))
+    params = task._draw_params(jax.random.PRNGKey(1))
+    model = task._model_for(params)
+    obj = task._object_body
+    np.testing.assert_allclose(model.actuator_gainprm[:, 0], params["kp"], rtol=1e-6)
+    np.testing.assert_allclose(model.actuator_biasprm[:, 2], -params["kv"], rtol=1e-6)
+    assert float(model.body_mass[obj]) == pytest.approx(0.11 * float(params["mass_scale"]), rel=0.05)
+    np.testing.assert_allclose(model.opt.gravity, params["gravity"], rtol=1e-6)
+    assert task.reset(jax.random.PRNGKey(2)).params.keys() == params.keys()

@@ -72,3 +72,8 @@ def test_unknown_parameter_is_a_type_error():
 def test_bad_options_are_value_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         gym.make_vec("GpuAllegroHand-v0", num_envs=1, **kwargs)
+
+
+def test_randomize_with_the_warp_backend_is_refused():
+    with pytest.raises(ValueError, match="randomize=True needs backend='jax'"):
+        gym.make_vec("GpuAllegroHand-v0", num_envs=1, randomize=True, backend="warp")

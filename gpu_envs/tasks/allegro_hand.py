@@ -62,6 +62,16 @@ class AllegroHandConfig:
     reset_dof_vel_noise: float = 0.0  # rad/s
     consecutive_successes_average: float = 0.1  # weight of the newest finished episodes
     hand_model: str = "allegro_hand.xml"  # a shipped scene's name or a path to your MJCF
+    # Domain randomization (the reference's set; off by default). Physical parameters are drawn
+    # per env at every reset; noise is drawn every step.
+    randomize: bool = False
+    obs_noise_std: float = 0.002  # Gaussian noise added to observations
+    action_noise_std: float = 0.05  # Gaussian noise added to actions before they become targets
+    gravity_noise_std: float = 0.4  # m/s^2, Gaussian offset per axis
+    damping_scale: tuple = (0.3, 3.0)  # log-uniform factor on the actuators' kv
+    stiffness_scale: tuple = (0.75, 1.5)  # log-uniform factor on the actuators' kp
+    object_mass_scale: tuple = (0.5, 1.5)  # uniform factor on the cube's mass and inertia
+    friction_scale: tuple = (0.7, 1.3)  # uniform factor on every geom's sliding friction
 
 
 class HandState(NamedTuple):
@@ -73,7 +83,8 @@ class HandState(NamedTuple):
     joint_torque: jax.Array  # (16,) actuator torques of the last physics step [N m]
     goal_quat: jax.Array  # (4,)
     successes: jax.Array  # () float32: goals reached this episode
-    key: jax.Array  # for goal resampling inside step
+    key: jax.Array  # for goal resampling and noise inside step
+    params: dict  # this episode's randomized physical parameters (empty without randomize)
 
 
 class AllegroHandTask:
@@ -91,6 +102,12 @@ class AllegroHandTask:
         self.config = config
         path = config.hand_model if ("/" in config.hand_model or "\\" in config.hand_model) else asset_path(config.hand_model)
         mj_model = load_hand_scene(path)
+        if config.randomize and backend == "auto":
+            backend = "jax"  # the only backend whose randomized physics we have validated
+        if config.randomize and backend == "warp":
+            raise ValueError("randomize=True needs backend='jax': with per-env parameters MuJoCo Warp's "
+                             "physics diverged from the JAX backend's (57% vs 4% of resting cubes fell "
+                             "under zero action, H100), so it is not supported yet")
         self.sim = Simulation(mj_model, config.substeps, backend=backend, device=device)
         self.obs_dim = OBS_DIMS[config.obs_type]
         self.obs_bound = float(config.clip_observations)
@@ -102,6 +119,7 @@ class AllegroHandTask:
         self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
         self.default_qpos = jnp.asarray(np.clip(0.0, lower, upper), jnp.float32)  # the flat hand
         obj = mj_model.body("object")
+        self._object_body = obj.id
         self.object_start = jnp.asarray(mj_model.body_pos[obj.id], jnp.float32)
         self.goal_pos = self.object_start - jnp.array([0.0, 0.0, 0.04], jnp.float32)
         self._initial = self.sim.initial_state()
@@ -110,7 +128,7 @@ class AllegroHandTask:
 
     def reset(self, key: jax.Array) -> HandState:
         c = self.config
-        k_dof, k_vel, k_pos, k_rot, k_goal, k_next = jax.random.split(key, 6)
+        k_dof, k_vel, k_pos, k_rot, k_goal, k_next, k_params = jax.random.split(key, 7)
         # the reference's noise: move each joint a fraction of the way to a random point of its range
         toward = jax.random.uniform(k_dof, (16,), minval=self.lower, maxval=self.upper)
         hand_q = jnp.clip(self.default_qpos + c.reset_dof_pos_noise * (toward - self.default_qpos),
@@ -127,8 +145,40 @@ class AllegroHandTask:
             mocap_quat=self._initial.mocap_quat.at[0].set(goal_quat),
         )
         zeros = jnp.zeros(16, jnp.float32)
+        params = self._draw_params(k_params) if c.randomize else {}
         return HandState(physics, hand_q.astype(jnp.float32), zeros, zeros, goal_quat.astype(jnp.float32),
-                         jnp.zeros((), jnp.float32), k_next)
+                         jnp.zeros((), jnp.float32), k_next, params)
+
+    def _draw_params(self, key: jax.Array) -> dict:
+        """One episode's physical parameters, drawn from the configured ranges."""
+        c = self.config
+        k_kp, k_kv, k_mass, k_fric, k_grav = jax.random.split(key, 5)
+        m = self.sim.mj_model
+
+        def log_uniform(k, bounds, shape=()):
+            lo, hi = np.log(bounds[0]), np.log(bounds[1])
+            return jnp.exp(jax.random.uniform(k, shape, minval=lo, maxval=hi))
+
+        return {
+            "kp": jnp.asarray(m.actuator_gainprm[:, 0], jnp.float32) * log_uniform(k_kp, c.stiffness_scale, (16,)),
+            "kv": jnp.asarray(-m.actuator_biasprm[:, 2], jnp.float32) * log_uniform(k_kv, c.damping_scale, (16,)),
+            "mass_scale": jax.random.uniform(k_mass, (), minval=c.object_mass_scale[0], maxval=c.object_mass_scale[1]),
+            "friction_scale": jax.random.uniform(k_fric, (), minval=c.friction_scale[0], maxval=c.friction_scale[1]),
+            "gravity": jnp.asarray(m.opt.gravity, jnp.float32) + c.gravity_noise_std * jax.random.normal(k_grav, (3,)),
+        }
+
+    def _model_for(self, params: dict):
+        """The MJX model with one env's randomized parameters (traced per env under vmap)."""
+        m = self.sim.model
+        obj = self._object_body
+        return m.tree_replace({
+            "actuator_gainprm": m.actuator_gainprm.at[:, 0].set(params["kp"]),
+            "actuator_biasprm": m.actuator_biasprm.at[:, 1].set(-params["kp"]).at[:, 2].set(-params["kv"]),
+            "body_mass": m.body_mass.at[obj].multiply(params["mass_scale"]),
+            "body_inertia": m.body_inertia.at[obj].multiply(params["mass_scale"]),
+            "geom_friction": m.geom_friction.at[:, 0].multiply(params["friction_scale"]),
+            "opt.gravity": params["gravity"],
+        })
 
     # -- observation ---------------------------------------------------------------------
 
@@ -180,18 +230,26 @@ class AllegroHandTask:
         return reward.astype(jnp.float32), success, fell
 
     def step(self, state: HandState, action: jax.Array) -> TaskStep:
-        targets = self.targets_for(state, action)
-        physics, data = self.sim.step(state.physics, targets)
+        c = self.config
+        k_goal, k_next, k_act, k_obs = jax.random.split(state.key, 4)
+        if c.randomize:
+            targets = self.targets_for(state, action + c.action_noise_std * jax.random.normal(k_act, action.shape))
+            physics, data = self.sim.step(state.physics, targets, model=self._model_for(state.params))
+        else:
+            targets = self.targets_for(state, action)
+            physics, data = self.sim.step(state.physics, targets)
         reward, success, fell = self.reward(physics.qpos[16:19], physics.qpos[19:23], state.goal_quat, action)
 
-        k_goal, k_next = jax.random.split(state.key)
         goal_quat = jnp.where(success, quat.random_xy(k_goal), state.goal_quat)
         physics = physics._replace(mocap_quat=physics.mocap_quat.at[0].set(goal_quat.astype(physics.mocap_quat.dtype)))
         successes = state.successes + success.astype(jnp.float32)
         new = HandState(physics, targets, action, data.qfrc_actuator[:16].astype(jnp.float32),
-                        goal_quat, successes, k_next)
+                        goal_quat, successes, k_next, state.params)
+        obs = self.observe(new)
+        if c.randomize:
+            obs = jnp.clip(obs + c.obs_noise_std * jax.random.normal(k_obs, obs.shape), -self.obs_bound, self.obs_bound)
         extras = {"successes": successes, "goal_reached": success}
-        return TaskStep(new, self.observe(new), reward, fell, extras)
+        return TaskStep(new, obs, reward, fell, extras)
 
     def state_is_finite(self, state: HandState) -> jax.Array:
         return jnp.all(jnp.isfinite(state.physics.qpos)) & jnp.all(jnp.isfinite(state.physics.qvel))
