@@ -4,8 +4,9 @@
 
 Two full episodes (600 steps) per env: one with zero action (every joint held at the middle of
 its range: the cube must stay in the hand) and one with random actions (nothing may blow up).
-Reports the fraction of envs whose cube fell, the cube's mean height change, physics resets
-(non-finite state) and goals reached.
+Reports the fraction of envs whose cube fell (at all, and after the first second, once the
+dropped cube has landed and the fingers have closed), the cube's mean height change, physics
+resets (non-finite state) and goals reached.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ def episode(env, policy: str, seed: int) -> dict:
     n = env.num_envs
     start = obs[:, 50].clone()  # object height (full_state layout)
     fell = torch.zeros(n, dtype=torch.bool, device=env.device)
+    fell_late = torch.zeros(n, dtype=torch.bool, device=env.device)  # after the first 30 steps (1 s)
     unstable = torch.zeros(n, dtype=torch.bool, device=env.device)
     goals = torch.zeros(n, device=env.device)
     gen = torch.Generator(device=env.device).manual_seed(seed)
-    for _ in range(env.task.max_episode_steps - 1):
+    for t in range(env.task.max_episode_steps - 1):
         action = (torch.zeros(n, 16, device=env.device) if policy == "zero"
                   else torch.rand(n, 16, device=env.device, generator=gen) * 2 - 1)
         obs, _, terminated, _, infos = env.step(action)
         fell |= terminated
+        if t >= 30:
+            fell_late |= terminated
         unstable |= infos["sim_unstable"]
         goals += infos["goal_reached"].float()
     stayed = ~fell
     drift = (obs[:, 50] - start)[stayed].mean().item() if stayed.any() else float("nan")
     return {"policy": policy, "fell_fraction": fell.float().mean().item(),
+            "fell_after_first_second_fraction": fell_late.float().mean().item(),
             "mean_height_change_m": drift, "physics_resets": int(unstable.sum()),
             "goals_reached": int(goals.sum())}
 

@@ -27,7 +27,12 @@ def load_hand_scene(path: str | os.PathLike) -> mujoco.MjModel:
     model = load_model(path)
     problems = scene_problems(model)
     if problems:
-        raise AssetError(f"{path} is not a usable hand scene:\n  - " + "\n  - ".join(problems))
+        hint = ""
+        if str(path).lower().endswith(".urdf"):
+            hint = ("\nA URDF holds the hand only. Convert it to MJCF (mujoco.mj_saveLastXML after loading "
+                    "it with mujoco.MjModel.from_xml_path), rename its joints, and add the actuators, the "
+                    "'object' and the 'goal' as assets/allegro_hand.xml does (docs/envs/allegro_hand.md).")
+        raise AssetError(f"{path} is not a usable hand scene:\n  - " + "\n  - ".join(problems) + hint)
     return model
 
 
