@@ -1,0 +1,74 @@
+"""Train a PPO policy on a gpu_envs task with rl_games (default), skrl or Stable-Baselines3.
+
+    python examples/train.py task=Cartpole
+    python examples/train.py task=AllegroHand num_envs=16 train.params.config.minibatch_size=16
+    python examples/train.py task=Cartpole train.library=sb3 max_iterations=50
+    python examples/train.py task=Cartpole test=True checkpoint=runs/Cartpole/nn/Cartpole.pth
+
+Configs live in examples/cfg (task/*.yaml: the env and its parameters; train/*PPO.yaml: the
+reference PPO hyperparameters, in rl_games' format, which the skrl and SB3 paths map).
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()  # progress lines count wall time from here (the command's start)
+
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import hydra  # noqa: E402
+import torch  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+OmegaConf.register_new_resolver("resolve_default", lambda default, arg: default if arg in ("", None) else arg,
+                                replace=True)
+
+LIBRARIES = ("rl_games", "skrl", "sb3")
+
+
+def make_env(cfg: DictConfig):
+    """The task's vector env on `sim_device` (cpu when CUDA is not available)."""
+    import gymnasium as gym
+
+    import gpu_envs  # noqa: F401  (registers the envs)
+
+    device = cfg.sim_device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        print(f"sim_device={device} but no CUDA GPU is visible: running on the CPU", flush=True)
+        device = "cpu"
+    num_envs = int(cfg.num_envs) if cfg.num_envs not in ("", None) else int(cfg.task.env.numEnvs)
+    params = OmegaConf.to_container(cfg.task.env.params, resolve=True)
+    print(f"creating {cfg.task.env.id} with {num_envs} envs on {device}", flush=True)
+    return gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, **params)
+
+
+@hydra.main(version_base=None, config_path="cfg", config_name="config")
+def main(cfg: DictConfig) -> None:
+    library = cfg.train.library
+    if library not in LIBRARIES:
+        raise SystemExit(f"train.library must be one of {LIBRARIES} (got {library!r})")
+    if cfg.multi_gpu:
+        raise SystemExit("multi_gpu=True is not supported yet (issue 7)")
+    torch.manual_seed(cfg.seed)
+    env = make_env(cfg)
+    if library == "rl_games":
+        from trainers import rl_games_trainer as trainer
+    elif library == "skrl":
+        from trainers import skrl_trainer as trainer
+    else:
+        from trainers import sb3_trainer as trainer
+    try:
+        if cfg.test:
+            trainer.play(env, cfg)
+        else:
+            trainer.train(env, cfg)
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    main()

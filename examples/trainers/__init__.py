@@ -1,0 +1,1 @@
+"""One module per RL library; each exposes `train(env, cfg)` and `play(env, cfg)`."""

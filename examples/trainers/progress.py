@@ -1,0 +1,66 @@
+"""The live progress line every trainer prints, and the final summary."""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+class TimeLimitReached(KeyboardInterrupt):
+    """Raised by Progress.update past `max_time`; trainers handle it like Ctrl-C (save, stop)."""
+
+
+class Progress:
+    """Prints one line per iteration: iteration, env steps/s since the previous line (env and
+    learner), mean return and length of recent episodes, consecutive successes where the task
+    reports them (AllegroHand), and wall time since the start."""
+
+    def __init__(self, max_iterations: int, num_envs: int, start: float | None = None,
+                 max_time: float | None = None):
+        """start: perf_counter() at the command's start (default: now); max_time: seconds after
+        `start` at which update() raises TimeLimitReached (None: no limit)."""
+        self.max_iterations = max_iterations
+        self.num_envs = num_envs
+        self.start = time.perf_counter() if start is None else start
+        self.max_time = max_time
+        self.best_return = -math.inf
+        self.last = {}
+        self._mark = (0, self.start)  # (env steps, time) at the previous line
+
+    def update(self, iteration: int, env_steps: int, mean_return: float, mean_length: float,
+               consecutive_successes: float | None = None) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        rate = (env_steps - self._mark[0]) / max(now - self._mark[1], 1e-9)  # since the previous line
+        self._mark = (env_steps, now)
+        if not math.isnan(mean_return):
+            self.best_return = max(self.best_return, mean_return)
+        self.last = {"iteration": iteration, "env_steps": env_steps, "elapsed_s": elapsed,
+                     "mean_return": mean_return, "mean_length": mean_length,
+                     "consecutive_successes": consecutive_successes}
+        line = (f"it {iteration:>5}/{self.max_iterations} | {rate:>12,.0f} env steps/s | "
+                f"return {mean_return:9.2f} | length {mean_length:6.1f}")
+        if consecutive_successes is not None:
+            line += f" | consecutive successes {consecutive_successes:5.2f}"
+        print(line + f" | {elapsed:7.1f} s", flush=True)
+        if self.max_time is not None and elapsed >= self.max_time:
+            raise TimeLimitReached(f"max_time={self.max_time:g} s reached")
+
+    def summary(self, checkpoint: str | None) -> None:
+        last = self.last
+        if not last:
+            print("no iteration finished", flush=True)
+            return
+        print(f"done: {last['iteration']} iterations, {last['env_steps']:,} env steps in {last['elapsed_s']:.1f} s "
+              f"({last['env_steps'] / max(last['elapsed_s'], 1e-9):,.0f} env steps/s, env + learner); "
+              f"final mean return {last['mean_return']:.2f}, best {self.best_return:.2f}"
+              + (f"; checkpoint {checkpoint}" if checkpoint else ""), flush=True)
+
+
+def progress_for(cfg, num_envs: int) -> Progress:
+    """The Progress of a run: max_epochs iterations, clock from the command's start, max_time."""
+    import __main__
+
+    start = getattr(__main__, "START", None)
+    max_time = float(cfg.max_time) if cfg.max_time not in ("", None) else None
+    return Progress(int(cfg.train.params.config.max_epochs), num_envs, start=start, max_time=max_time)

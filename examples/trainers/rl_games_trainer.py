@@ -1,0 +1,90 @@
+"""Train or replay with rl_games' a2c_continuous PPO on an already created gpu_envs env."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from omegaconf import OmegaConf
+from rl_games.common import env_configurations, vecenv
+from rl_games.common.algo_observer import AlgoObserver
+from rl_games.torch_runner import Runner
+
+from gpu_envs.wrappers.rl_games import RlGamesVecEnv
+
+from .progress import Progress, progress_for
+
+PREBUILT = "GPU_ENVS_PREBUILT"
+
+
+class ProgressObserver(AlgoObserver):
+    """Feeds rl_games' per-epoch statistics to the progress line and TensorBoard."""
+
+    def __init__(self, progress: Progress):
+        super().__init__()
+        self.progress = progress
+        self.consecutive_successes = None
+
+    def after_init(self, algo):
+        self.algo = algo
+
+    def process_infos(self, infos, done_indices):
+        if isinstance(infos, dict) and "consecutive_successes" in infos:
+            self.consecutive_successes = infos["consecutive_successes"]
+
+    def after_print_stats(self, frame, epoch_num, total_time):
+        algo = self.algo
+        have = algo.game_rewards.current_size > 0
+        mean_return = float(algo.game_rewards.get_mean()[0]) if have else math.nan
+        mean_length = float(algo.game_lengths.get_mean()) if have else math.nan
+        cs = None if self.consecutive_successes is None else float(self.consecutive_successes)
+        if cs is not None:
+            algo.writer.add_scalar("consecutive_successes/step", cs, frame)
+            algo.writer.add_scalar("consecutive_successes/iter", cs, epoch_num)
+        self.progress.update(epoch_num, frame, mean_return, mean_length, cs)
+
+
+def _runner(env, cfg, progress: Progress) -> Runner:
+    """An rl_games Runner whose trainer and player both use `env` (already compiled)."""
+    wrapped = RlGamesVecEnv(env, seed=cfg.seed)
+    vecenv.register(PREBUILT, lambda config_name, num_actors, **kwargs: wrapped)
+    env_configurations.register(cfg.task.env.id, {"vecenv_type": PREBUILT, "env_creator": lambda **kwargs: wrapped})
+    params = OmegaConf.to_container(cfg.train.params, resolve=True)
+    config = params["config"]
+    config.update(full_experiment_name=config["name"], env_name=cfg.task.env.id, num_actors=env.num_envs, device=str(env.device),
+                  device_name=str(env.device), multi_gpu=cfg.multi_gpu, train_dir=cfg.train_dir, env_config={})
+    if config["minibatch_size"] > env.num_envs * config["horizon_length"]:  # tiny runs (tests, debugging)
+        config["minibatch_size"] = env.num_envs * config["horizon_length"]
+    params["seed"] = cfg.seed
+    runner = Runner(algo_observer=ProgressObserver(progress))
+    runner.load({"params": params})
+    return runner
+
+
+def train(env, cfg) -> str:
+    """Train; returns the path of the last checkpoint written. Ctrl-C saves one and stops."""
+    progress = progress_for(cfg, env.num_envs)
+    runner = _runner(env, cfg, progress)
+    agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
+    if cfg.checkpoint:
+        agent.restore(cfg.checkpoint)
+    name = agent.config["name"]
+    try:
+        agent.train()
+        path = os.path.join(agent.nn_dir, name)
+    except KeyboardInterrupt as err:
+        path = os.path.join(agent.nn_dir, f"{name}_interrupted")
+        print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}.pth", flush=True)
+    agent.save(path)
+    progress.summary(path + ".pth")
+    return path + ".pth"
+
+
+def play(env, cfg) -> None:
+    """Replay `cfg.checkpoint` deterministically; rl_games prints the mean return."""
+    if not cfg.checkpoint:
+        raise SystemExit("test=True needs checkpoint=path/to/checkpoint.pth")
+    runner = _runner(env, cfg, Progress(0, env.num_envs))
+    player = runner.create_player()
+    player.restore(cfg.checkpoint)
+    player.run()

@@ -1,0 +1,98 @@
+"""Train or replay with Stable-Baselines3's PPO, mapping the rl_games-format hyperparameters.
+
+SB3 works on host numpy: every step copies the env's outputs to the host once (Sb3VecEnv).
+Observations are normalized by SB3's VecNormalize (rl_games' normalize_input); rewards are
+not scaled (SB3 has no reward shaper; its value loss coefficient is critic_coef / 4).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecNormalize
+
+from gpu_envs.wrappers.sb3 import Sb3VecEnv
+
+from .progress import Progress, progress_for
+
+
+class ProgressCallback(BaseCallback):
+    """One progress line per rollout (= iteration), with consecutive successes if reported."""
+
+    def __init__(self, progress: Progress):
+        super().__init__()
+        self.progress = progress
+        self.iteration = 0
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.iteration += 1
+        episodes = list(self.model.ep_info_buffer)
+        mean_return = float(np.mean([e["r"] for e in episodes])) if episodes else math.nan
+        mean_length = float(np.mean([e["l"] for e in episodes])) if episodes else math.nan
+        self.progress.update(self.iteration, self.num_timesteps, mean_return, mean_length)
+
+
+def _venv(env, cfg, training: bool) -> VecNormalize:
+    p = cfg.train.params.config
+    venv = Sb3VecEnv(env)
+    venv.seed(cfg.seed)
+    return VecNormalize(venv, training=training, norm_obs=bool(p.normalize_input), norm_reward=False,
+                        clip_obs=float(env.unwrapped.task.obs_bound), gamma=p.gamma)
+
+
+def _model(venv, cfg, device) -> PPO:
+    p = cfg.train.params.config
+    batch = venv.num_envs * p.horizon_length
+    return PPO(
+        "MlpPolicy", venv, n_steps=p.horizon_length, batch_size=min(p.minibatch_size, batch), n_epochs=p.mini_epochs,
+        learning_rate=float(p.learning_rate), gamma=p.gamma, gae_lambda=p.tau, clip_range=p.e_clip,
+        clip_range_vf=p.e_clip if p.clip_value else None, ent_coef=p.entropy_coef, vf_coef=p.critic_coef / 4,
+        max_grad_norm=p.grad_norm, target_kl=2 * p.kl_threshold if p.lr_schedule == "adaptive" else None,
+        policy_kwargs={"net_arch": list(cfg.train.params.network.mlp.units), "activation_fn": torch.nn.ELU},
+        tensorboard_log=os.path.join(cfg.train_dir, p.name), seed=cfg.seed, device=device, verbose=0,
+    )
+
+
+def train(env, cfg) -> str:
+    """Train for max_epochs rollouts; returns the checkpoint. Ctrl-C saves one and stops."""
+    p = cfg.train.params.config
+    progress = progress_for(cfg, env.num_envs)
+    venv = _venv(env, cfg, training=True)
+    model = PPO.load(cfg.checkpoint, env=venv) if cfg.checkpoint else _model(venv, cfg, str(env.device))
+    directory = os.path.join(cfg.train_dir, p.name, "nn")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{p.name}.zip")
+    try:
+        model.learn(int(p.max_epochs) * env.num_envs * p.horizon_length, callback=ProgressCallback(progress),
+                    reset_num_timesteps=not cfg.checkpoint)
+    except KeyboardInterrupt as err:
+        path = os.path.join(directory, f"{p.name}_interrupted.zip")
+        print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
+    model.save(path)
+    venv.save(path.replace(".zip", "_vecnormalize.pkl"))
+    progress.summary(path)
+    return path
+
+
+def play(env, cfg) -> None:
+    """Replay `cfg.checkpoint` deterministically for one max-length episode per env."""
+    if not cfg.checkpoint:
+        raise SystemExit("test=True needs checkpoint=path/to/checkpoint.zip")
+    venv = VecNormalize.load(cfg.checkpoint.replace(".zip", "_vecnormalize.pkl"), Sb3VecEnv(env))
+    venv.training = False
+    model = PPO.load(cfg.checkpoint, env=venv, device=str(env.device))
+    obs = venv.reset()
+    returns = []
+    for _ in range(int(env.unwrapped.task.max_episode_steps)):
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, _, infos = venv.step(action)
+        returns += [info["episode"]["r"] for info in infos if "episode" in info]
+    print(f"{len(returns)} episodes, mean return {np.mean(returns) if returns else math.nan:.2f}", flush=True)
