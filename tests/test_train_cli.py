@@ -63,3 +63,11 @@ def test_unknown_library_is_refused(tmp_path):
     cmd = [sys.executable, str(EXAMPLES / "train.py"), "train.library=cleanrl", "sim_device=cpu"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode != 0 and "train.library must be one of" in out.stderr
+
+
+@pytest.mark.slow
+def test_shipped_cartpole_checkpoint_balances(tmp_path):
+    checkpoint = EXAMPLES / "checkpoints" / "Cartpole.pth"
+    out = run_cli("test=True", f"checkpoint={checkpoint}", "train.params.config.player.games_num=4", tmp_path=tmp_path)
+    mean = float(out.split("av reward:")[1].split()[0])
+    assert mean > 450
