@@ -15,8 +15,10 @@ import time
 
 START = time.perf_counter()  # progress lines count wall time from here (the command's start)
 
+import importlib  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 
 import hydra  # noqa: E402
 import torch  # noqa: E402
@@ -31,10 +33,14 @@ LIBRARIES = ("rl_games", "skrl", "sb3")
 
 
 def make_env(cfg: DictConfig):
-    """The task's vector env on `sim_device` (cpu when CUDA is not available)."""
+    """The task's vector env on `sim_device` (cpu when CUDA is not available), compiled."""
     import gymnasium as gym
+    import jax
 
     import gpu_envs  # noqa: F401  (registers the envs)
+
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # repeated runs skip XLA compiles
+        jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/gpu-envs/jax"))
 
     device = cfg.sim_device
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -43,7 +49,10 @@ def make_env(cfg: DictConfig):
     num_envs = int(cfg.num_envs) if cfg.num_envs not in ("", None) else int(cfg.task.env.numEnvs)
     params = OmegaConf.to_container(cfg.task.env.params, resolve=True)
     print(f"creating {cfg.task.env.id} with {num_envs} envs on {device}", flush=True)
-    return gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, **params)
+    env = gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, **params)
+    env.reset(seed=cfg.seed)  # compile reset and step now; the trainer resets again
+    env.step(torch.zeros(env.action_space.shape, device=env.device))
+    return env
 
 
 @hydra.main(version_base=None, config_path="cfg", config_name="config")
@@ -54,13 +63,13 @@ def main(cfg: DictConfig) -> None:
     if cfg.multi_gpu:
         raise SystemExit("multi_gpu=True is not supported yet (issue 7)")
     torch.manual_seed(cfg.seed)
+    # Import the RL library (5-11 s for rl_games) while the env compiles: XLA releases the GIL.
+    module = f"trainers.{library}_trainer"
+    importer = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
+    importer.start()
     env = make_env(cfg)
-    if library == "rl_games":
-        from trainers import rl_games_trainer as trainer
-    elif library == "skrl":
-        from trainers import skrl_trainer as trainer
-    else:
-        from trainers import sb3_trainer as trainer
+    importer.join()
+    trainer = importlib.import_module(module)
     try:
         if cfg.test:
             trainer.play(env, cfg)

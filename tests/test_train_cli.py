@@ -16,7 +16,7 @@ def run_cli(*overrides, tmp_path):
     cmd = [sys.executable, str(EXAMPLES / "train.py"), "task=Cartpole", "sim_device=cpu", "num_envs=16",
            "seed=0", f"train_dir={tmp_path}", *overrides]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
+                         env={**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax")})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout
 
