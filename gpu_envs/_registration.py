@@ -18,23 +18,25 @@ def _split_config(config_cls, kwargs: dict):
 
 
 def make_cartpole(num_envs: int = 512, *, device=None, backend: str = "jax", output: str = "torch",
-                  render_mode=None, **config):
+                  render_mode=None, render_config=None, **config):
     """GpuCartpole-v0 with `num_envs` envs; `config` overrides fields of `CartpoleConfig`."""
     from .tasks.cartpole import CartpoleConfig, CartpoleTask
     from .vector_env import GpuVectorEnv
 
     task = CartpoleTask(_split_config(CartpoleConfig, config), backend=backend, device=device)
-    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode)
+    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode,
+                        render_config=render_config)
 
 
 def make_allegro_hand(num_envs: int = 16384, *, device=None, backend: str = "auto", output: str = "torch",
-                      render_mode=None, **config):
+                      render_mode=None, render_config=None, **config):
     """GpuAllegroHand-v0 with `num_envs` envs; `config` overrides fields of `AllegroHandConfig`."""
     from .tasks.allegro_hand import AllegroHandConfig, AllegroHandTask
     from .vector_env import GpuVectorEnv
 
     task = AllegroHandTask(_split_config(AllegroHandConfig, config), backend=backend, device=device)
-    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode)
+    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode,
+                        render_config=render_config)
 
 
 def register_envs() -> None:

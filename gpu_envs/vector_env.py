@@ -18,9 +18,11 @@ from gymnasium.vector import AutoresetMode
 from . import packing
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
+from .render import GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
 
 OUTPUTS = ("torch", "jax")
+_NO_VIEWER = object()  # render_mode="human" where no window could be opened
 
 
 class GpuVectorEnv(gym.vector.VectorEnv):
@@ -31,18 +33,24 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         num_envs: number of parallel envs N (>= 1).
         output: "torch" (default) returns torch tensors sharing memory with the simulator's
             outputs; "jax" returns the JAX arrays themselves.
-        render_mode: only None for now.
+        render_mode: None (default), "rgb_array" (`render()` returns an RGB frame of the first
+            envs in a grid) or "human" (MuJoCo's viewer window, updated by each `render()`).
+        render_config: what `render()` shows: a dict of `gpu_envs.render.RenderConfig` fields
+            (num_envs=16 shown, width=640, height=480, camera pose, grid spacing).
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array", "human"]}
 
-    def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None):
+    def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
+                 render_config=None):
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS} (got {output!r})")
-        if render_mode is not None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
+        self.render_config = RenderConfig.build(render_config)
+        self.metadata = dict(self.metadata, render_fps=round(1.0 / task.dt))
         self.task = task
         self.num_envs = int(num_envs)
         self.output = output
@@ -66,6 +74,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
         else:
             self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
+        shown = min(self.render_config.num_envs, self.num_envs)
+        self._shown_fn = jax.jit(lambda state: self._shown(state, shown))
+        self._renderer = None  # built by the first render()
         self._fields = None
         self._last_output = None  # the latest step's output buffer(s), for inspection and tests
         self._state = None
@@ -129,13 +140,56 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         action = action_to_jax(actions, self._action_shape, self.jax_device)
         self._state, out = self._step_fn(self._state, action)
         self._last_output = out
+        if self.render_mode == "human":  # gymnasium's convention: the window follows every step
+            self.render()
         return out
 
+    def render(self):
+        """The shown envs (the first `render_config.num_envs`) as one picture.
+
+        rgb_array: a (height, width, 3) uint8 numpy frame, envs in a grid, env 0 at the far
+        left of the back row. human: updates the viewer window and returns None. Costs one
+        device-to-host copy of the shown envs' positions; nothing when render_mode is None
+        (returns None) or the viewer is paused or closed.
+        """
+        self._check_open()
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        if self._renderer is None:
+            self._renderer = self._make_renderer()
+        if self.render_mode == "human":
+            if self._renderer is not _NO_VIEWER and self._renderer.wants_frame:
+                self._renderer.show(*jax.device_get(self._shown_fn(self._state)))
+            return None
+        return self._renderer.render(*jax.device_get(self._shown_fn(self._state)))
+
     def close_extras(self, **kwargs):
+        if self._renderer not in (None, _NO_VIEWER):
+            self._renderer.close()
+            self._renderer = None
         self._state = None
         self._closed = True
 
     # -- internals -------------------------------------------------------------------------
+
+    def _shown(self, state, count: int):
+        """The first `count` envs' qpos (k, nq), mocap_pos (k, m, 3) and mocap_quat (k, m, 4)."""
+        physics = self.task.physics(state.task)
+        return physics.qpos[:count], physics.mocap_pos[:count], physics.mocap_quat[:count]
+
+    def _make_renderer(self):
+        config = self.render_config
+        grid = GridScene(self.task.sim.mj_model, min(config.num_envs, self.num_envs), config, self.task.camera,
+                         max_width=config.width, max_height=config.height)
+        if self.render_mode == "human":
+            try:
+                return HumanViewer(grid)
+            except RuntimeError as err:  # no display: the run goes on without a window
+                gym.logger.warn(f"{err}; rendering is off for this env")
+                return _NO_VIEWER
+        return OffscreenRenderer(grid, config.width, config.height)
 
     def _check_open(self) -> None:
         if self._closed:

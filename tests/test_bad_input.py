@@ -74,7 +74,7 @@ def test_step_before_reset_and_after_close_raise():
     ({"device": "cpu:7"}, ValueError, "sees only"),
     ({"backend": "physx"}, ValueError, "backend must be"),
     ({"output": "numpy"}, ValueError, "output must be"),
-    ({"render_mode": "human"}, ValueError, "not supported"),
+    ({"render_mode": "ansi"}, ValueError, "not supported"),
     ({"asset": "/nonexistent/cartpole.xml"}, ValueError, "not found"),
 ])
 def test_bad_constructor_arguments_are_named(kwargs, error, match):

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..render import CameraDefaults
 from ..sim import PhysicsState, Simulation, asset_path
 from . import quat
 from .base import TaskStep
@@ -91,6 +92,7 @@ class AllegroHandTask:
     """GpuAllegroHand-v0's pure single-env functions (see the module docstring)."""
 
     action_dim = 16
+    camera = CameraDefaults(spacing=(0.4, 0.4), lookat=(-0.06, -0.05, 0.5), distance=0.6, azimuth=90.0, elevation=-45.0)
 
     def __init__(self, config: AllegroHandConfig = AllegroHandConfig(), *, backend: str = "jax", device=None):
         if config.obs_type not in OBS_DIMS:
@@ -250,6 +252,9 @@ class AllegroHandTask:
             obs = jnp.clip(obs + c.obs_noise_std * jax.random.normal(k_obs, obs.shape), -self.obs_bound, self.obs_bound)
         extras = {"successes": successes, "goal_reached": success}
         return TaskStep(new, obs, reward, fell, extras)
+
+    def physics(self, state: HandState) -> PhysicsState:
+        return state.physics
 
     def state_is_finite(self, state: HandState) -> jax.Array:
         return jnp.all(jnp.isfinite(state.physics.qpos)) & jnp.all(jnp.isfinite(state.physics.qvel))

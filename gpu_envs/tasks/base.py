@@ -10,6 +10,9 @@ from typing import Any, NamedTuple, Protocol
 
 import jax
 
+from ..render import CameraDefaults
+from ..sim import PhysicsState
+
 
 class TaskStep(NamedTuple):
     """What one env's control step produces.
@@ -36,6 +39,7 @@ class Task(Protocol):
     obs_bound: float  # observations lie in [-obs_bound, obs_bound]
     max_episode_steps: int  # episodes are truncated after this many env steps
     dt: float  # seconds of simulated time per env step
+    camera: CameraDefaults  # how render() frames one env and spaces the grid
 
     def reset(self, key: jax.Array) -> Any:
         """A fresh single-env state drawn with `key` (the start of an episode)."""
@@ -48,6 +52,9 @@ class Task(Protocol):
 
     def state_is_finite(self, state: Any) -> jax.Array:
         """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""
+
+    def physics(self, state: Any) -> PhysicsState:
+        """The MuJoCo state inside the task's state (what rendering draws)."""
 
     # Optional: metrics over all envs, reported in every step's infos as scalars.
     #   init_metrics() -> dict of scalars

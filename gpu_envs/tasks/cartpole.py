@@ -13,6 +13,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from ..render import CameraDefaults
 from ..sim import PhysicsState, Simulation, asset_path, load_model
 from .base import TaskStep
 
@@ -36,6 +37,8 @@ class CartpoleTask:
 
     obs_dim = 4
     action_dim = 1
+    # seen from the front (-y), rails side by side along x, rows along y
+    camera = CameraDefaults(spacing=(9.0, 1.5), lookat=(0.0, 0.0, 2.2), distance=0.0, azimuth=90.0, elevation=-20.0)
 
     def __init__(self, config: CartpoleConfig = CartpoleConfig(), *, backend: str = "jax", device=None):
         self.config = config
@@ -65,6 +68,9 @@ class CartpoleTask:
         reward = 1.0 - pole_angle**2 - 0.01 * jnp.abs(cart_vel) - 0.005 * jnp.abs(pole_vel)
         reward = jnp.where(failed, -2.0, reward).astype(jnp.float32)
         return TaskStep(state, self.observe(state), reward, failed, {})
+
+    def physics(self, state: PhysicsState) -> PhysicsState:
+        return state
 
     def state_is_finite(self, state: PhysicsState) -> jax.Array:
         return jnp.all(jnp.isfinite(state.qpos)) & jnp.all(jnp.isfinite(state.qvel))

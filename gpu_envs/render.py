@@ -1,0 +1,280 @@
+"""Host-side rendering of the first k envs of a batch, laid out in a grid in one scene.
+
+The GPU simulation stays where it is: the vector env copies only the shown envs' positions
+(qpos, mocap poses) to the host, and `GridScene` poses one host `MjData` per env and adds its
+geoms to a single `MjvScene`, each env shifted to its grid cell (env 0 at the origin, the
+others along +x and -y). `OffscreenRenderer` turns that scene into an RGB array with an
+OpenGL context it picks itself (EGL or OSMesa headless, GLFW with a display), and
+`HumanViewer` shows it in MuJoCo's interactive viewer.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import os
+import sys
+
+import mujoco
+import numpy as np
+
+_HIDDEN_GROUP = 5  # geom group the renderer moves ground planes to (drawn once, for env 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderConfig:
+    """What `env.render()` shows. None takes the task's default (see docs/rendering.md).
+
+    num_envs: how many envs to show (the first ones of the batch; at most the env's num_envs).
+    width, height: frame size in pixels for render_mode="rgb_array".
+    spacing: metres between neighbouring envs in the grid: one number, or (along x, along y).
+    lookat: camera target (x, y, z) in metres, relative to the grid's centre.
+    distance: camera distance in metres from its target (default grows with the grid).
+    azimuth, elevation: camera angles in degrees (MuJoCo's free-camera convention).
+    """
+
+    num_envs: int = 16
+    width: int = 640
+    height: int = 480
+    spacing: float | tuple | None = None
+    lookat: tuple | None = None
+    distance: float | None = None
+    azimuth: float | None = None
+    elevation: float | None = None
+
+    @classmethod
+    def build(cls, value) -> "RenderConfig":
+        """A RenderConfig from None, a dict of its fields, or a RenderConfig; checks values."""
+        if value is None:
+            config = cls()
+        elif isinstance(value, cls):
+            config = value
+        elif isinstance(value, dict):
+            names = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(value) - names)
+            if unknown:
+                raise TypeError(f"unknown render_config key(s) {unknown}; valid: {sorted(names)}")
+            config = cls(**value)
+        else:
+            raise TypeError(f"render_config must be a dict or RenderConfig (got {type(value).__name__})")
+        for name in ("num_envs", "width", "height"):
+            value = getattr(config, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"render_config {name} must be a positive int (got {value!r})")
+        if config.spacing is not None and (np.size(config.spacing) not in (1, 2) or np.any(np.asarray(config.spacing) <= 0)):
+            raise ValueError(f"render_config spacing must be > 0: one number or (x, y) (got {config.spacing!r})")
+        if config.lookat is not None and len(config.lookat) != 3:
+            raise ValueError(f"render_config lookat must be (x, y, z) (got {config.lookat!r})")
+        return config
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraDefaults:
+    """A task's view of one env: grid spacing (x, y) and free-camera pose (metres, degrees)."""
+
+    spacing: tuple
+    lookat: tuple
+    distance: float
+    azimuth: float
+    elevation: float
+
+
+def grid_shape(count: int, spacing: tuple, aspect: float = 4 / 3) -> tuple[int, int]:
+    """(rows, cols) of the grid holding `count` envs whose extent is closest to `aspect` (w/h)."""
+    dx, dy = spacing
+
+    def mismatch(cols):  # off the aspect ratio, plus empty cells
+        rows = math.ceil(count / cols)
+        return abs(math.log((cols * dx) / (rows * dy) / aspect)) + (rows * cols - count) / count
+
+    cols = min(range(1, count + 1), key=mismatch)
+    return math.ceil(count / cols), cols
+
+
+def _pair(spacing) -> tuple:
+    return (float(spacing),) * 2 if np.isscalar(spacing) else tuple(float(s) for s in spacing)
+
+
+class GridScene:
+    """Builds one `MjvScene` holding `count` copies of a model, posed env by env, in a grid."""
+
+    def __init__(self, mj_model: mujoco.MjModel, count: int, config: RenderConfig, defaults: CameraDefaults,
+                 *, max_width: int = 0, max_height: int = 0):
+        model = copy.deepcopy(mj_model)  # our own copy: the group and framebuffer edits stay here
+        planes = model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE
+        model.geom_group[planes] = _HIDDEN_GROUP
+        model.vis.global_.offwidth = max(int(model.vis.global_.offwidth), max_width)
+        model.vis.global_.offheight = max(int(model.vis.global_.offheight), max_height)
+        self.model = model
+        self.count = int(count)
+        self.data = mujoco.MjData(model)
+        self.scene = mujoco.MjvScene(model, maxgeom=self.count * max(model.ngeom, 1) + 100)
+        self.perturb = mujoco.MjvPerturb()
+        self.option_first = mujoco.MjvOption()  # env 0: everything, the ground included
+        self.option_first.geomgroup[_HIDDEN_GROUP] = 1
+        self.option_rest = mujoco.MjvOption()  # other envs: the ground is already drawn
+        self.option_rest.geomgroup[_HIDDEN_GROUP] = 0
+
+        dx, dy = _pair(defaults.spacing if config.spacing is None else config.spacing)
+        rows, cols = self.shape = grid_shape(self.count, (dx, dy), config.width / config.height)
+        index = np.arange(self.count)
+        self.offsets = np.stack([(index % cols) * dx, -(index // cols) * dy, np.zeros(self.count)], 1)
+        centre = np.array([(cols - 1) * dx / 2, -(rows - 1) * dy / 2, 0.0])
+        lookat = defaults.lookat if config.lookat is None else config.lookat
+        self.camera = mujoco.MjvCamera()
+        self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        self.camera.lookat[:] = centre + np.asarray(lookat, float)
+        extent = max((cols - 1) * dx, (rows - 1) * dy)
+        self.camera.distance = defaults.distance + 1.4 * extent if config.distance is None else float(config.distance)
+        self.camera.azimuth = defaults.azimuth if config.azimuth is None else float(config.azimuth)
+        self.camera.elevation = defaults.elevation if config.elevation is None else float(config.elevation)
+
+    def pose(self, data: mujoco.MjData, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
+        """Put one env's positions into `data` and compute what drawing needs (no dynamics)."""
+        data.qpos[:] = qpos
+        if self.model.nmocap:
+            data.mocap_pos[:] = mocap_pos
+            data.mocap_quat[:] = mocap_quat
+        mujoco.mj_kinematics(self.model, data)
+        mujoco.mj_camlight(self.model, data)
+
+    def _shift(self, scene: mujoco.MjvScene, start: int, offset: np.ndarray) -> None:
+        if not offset.any():
+            return
+        for i in range(start, scene.ngeom):
+            geom = scene.geoms[i]
+            if geom.type != mujoco.mjtGeom.mjGEOM_PLANE:
+                geom.pos[:] += offset
+
+    def update(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
+        """Fill `self.scene` from the shown envs' state: qpos (k, nq), mocap_pos/quat (k, nmocap, 3|4)."""
+        self.pose(self.data, qpos[0], mocap_pos[0], mocap_quat[0])
+        mujoco.mjv_updateScene(self.model, self.data, self.option_first, self.perturb, self.camera,
+                               mujoco.mjtCatBit.mjCAT_ALL, self.scene)
+        self.add_others(self.scene, qpos, mocap_pos, mocap_quat)
+
+    def add_others(self, scene: mujoco.MjvScene, qpos, mocap_pos, mocap_quat) -> None:
+        """Append envs 1..k-1 to `scene`, each shifted to its grid cell."""
+        for env in range(1, min(self.count, len(qpos))):
+            self.pose(self.data, qpos[env], mocap_pos[env], mocap_quat[env])
+            start = scene.ngeom
+            mujoco.mjv_addGeoms(self.model, self.data, self.option_rest, self.perturb,
+                                mujoco.mjtCatBit.mjCAT_ALL, scene)
+            self._shift(scene, start, self.offsets[env])
+
+
+def _gl_context_class(choice: str):
+    if choice == "egl":
+        from mujoco.egl import GLContext
+    elif choice == "osmesa":
+        from mujoco.osmesa import GLContext
+    elif choice in ("glfw", "glx", ""):
+        from mujoco.glfw import GLContext
+    else:
+        raise ValueError(f"MUJOCO_GL={choice!r} is not one of egl, osmesa, glfw")
+    return GLContext
+
+
+def make_gl_context(width: int, height: int):
+    """An OpenGL context for offscreen rendering, made current.
+
+    MUJOCO_GL picks the backend when set (egl, osmesa, glfw); otherwise GLFW when a display
+    is available, else EGL (a GPU's driver, or Mesa's software renderer), then OSMesa.
+    """
+    chosen = os.environ.get("MUJOCO_GL", "").lower().strip()
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
+    choices = [chosen] if chosen else (["glfw"] if has_display else ["egl", "osmesa"])
+    errors = []
+    for choice in choices:
+        try:
+            context = _gl_context_class(choice)(width, height)
+            context.make_current()
+            return context
+        except Exception as err:  # a missing library or driver: try the next backend
+            errors.append(f"{choice or 'glfw'}: {type(err).__name__}: {err}")
+    raise RuntimeError("no OpenGL context for rendering (" + "; ".join(errors) + "). Headless machines need "
+                       "EGL (libegl1 + a GPU driver or Mesa) or OSMesa (libosmesa6); set MUJOCO_GL=egl|osmesa")
+
+
+def gl_unavailable() -> str | None:
+    """None when an offscreen OpenGL context can be made here, else why not."""
+    try:
+        make_gl_context(16, 16).free()
+    except RuntimeError as err:
+        return str(err)
+    return None
+
+
+class OffscreenRenderer:
+    """Renders a `GridScene` into (height, width, 3) uint8 RGB frames."""
+
+    def __init__(self, grid: GridScene, width: int, height: int):
+        self.grid = grid
+        self.width, self.height = int(width), int(height)
+        self._gl = make_gl_context(self.width, self.height)
+        self._context = mujoco.MjrContext(grid.model, mujoco.mjtFontScale.mjFONTSCALE_150)
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
+        self._rect = mujoco.MjrRect(0, 0, self.width, self.height)
+
+    def render(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> np.ndarray:
+        """A frame of the shown envs (see `GridScene.update` for the inputs)."""
+        self.grid.update(qpos, mocap_pos, mocap_quat)
+        self._gl.make_current()
+        mujoco.mjr_render(self._rect, self.grid.scene, self._context)
+        frame = np.empty((self.height, self.width, 3), np.uint8)
+        mujoco.mjr_readPixels(frame, None, self._rect, self._context)
+        return np.flipud(frame)
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._gl.make_current()
+            self._context.free()
+            self._context = None
+            self._gl.free()
+
+
+class HumanViewer:
+    """MuJoCo's interactive viewer showing the grid; V pauses and resumes the picture.
+
+    Training goes on while the picture is paused or after the window is closed: `show`
+    then returns without copying anything from the GPU (`wants_frame` is False).
+    """
+
+    PAUSE_KEY = ord("V")
+
+    def __init__(self, grid: GridScene):
+        if sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise RuntimeError("render_mode='human' needs a display (DISPLAY is not set). On a headless "
+                               "machine use render_mode='rgb_array' (MUJOCO_GL=egl) and record a video")
+        import mujoco.viewer
+
+        self.grid = grid
+        self.paused = False
+        self._data = mujoco.MjData(grid.model)  # env 0, which the viewer draws itself
+        self._handle = mujoco.viewer.launch_passive(grid.model, self._data, key_callback=self._on_key,
+                                                    show_left_ui=False, show_right_ui=False)
+        with self._handle.lock():
+            cam = self._handle.cam
+            cam.lookat[:], cam.distance = grid.camera.lookat, grid.camera.distance
+            cam.azimuth, cam.elevation = grid.camera.azimuth, grid.camera.elevation
+            self._handle.opt.geomgroup[_HIDDEN_GROUP] = 1
+
+    def _on_key(self, keycode: int) -> None:
+        if keycode == self.PAUSE_KEY:
+            self.paused = not self.paused
+            print(f"viewer: rendering {'paused' if self.paused else 'resumed'} (training goes on)", flush=True)
+
+    @property
+    def wants_frame(self) -> bool:
+        return not self.paused and self._handle.is_running()
+
+    def show(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
+        with self._handle.lock():
+            self.grid.pose(self._data, qpos[0], mocap_pos[0], mocap_quat[0])
+            self._handle.user_scn.ngeom = 0
+            self.grid.add_others(self._handle.user_scn, qpos, mocap_pos, mocap_quat)
+        self._handle.sync()
+
+    def close(self) -> None:
+        self._handle.close()
