@@ -4,6 +4,8 @@
     python examples/train.py task=AllegroHand num_envs=16 train.params.config.minibatch_size=16
     python examples/train.py task=Cartpole train.library=sb3 max_iterations=50
     python examples/train.py task=Cartpole test=True checkpoint=runs/Cartpole/nn/Cartpole.pth
+    python examples/train.py task=Cartpole video=True      # MP4 clips under runs/Cartpole/videos
+    python examples/train.py task=Cartpole headless=False  # MuJoCo's viewer (needs a display)
 
 Configs live in examples/cfg (task/*.yaml: the env and its parameters; train/*PPO.yaml: the
 reference PPO hyperparameters, in rl_games' format, which the skrl and SB3 paths map).
@@ -48,8 +50,17 @@ def make_env(cfg: DictConfig):
         device = "cpu"
     num_envs = int(cfg.num_envs) if cfg.num_envs not in ("", None) else int(cfg.task.env.numEnvs)
     params = OmegaConf.to_container(cfg.task.env.params, resolve=True)
+    render_mode = "rgb_array" if cfg.video else (None if cfg.headless else "human")
     print(f"creating {cfg.task.env.id} with {num_envs} envs on {device}", flush=True)
-    env = gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, **params)
+    env = gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, render_mode=render_mode,
+                       render_config={"num_envs": int(cfg.render_envs)}, **params)
+    if cfg.video:
+        from gpu_envs.video import RecordVideo
+
+        folder = os.path.join(cfg.train_dir, cfg.train.params.config.name, "videos")
+        length = int(cfg.video_length) if cfg.video_length not in ("", None) else None
+        env = RecordVideo(env, folder, every=int(cfg.video_interval), length=length,
+                          name_prefix="test" if cfg.test else "train")
     env.reset(seed=cfg.seed)  # compile reset and step now; the trainer resets again
     env.step(torch.zeros(env.action_space.shape, device=env.device))
     return env

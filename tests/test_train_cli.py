@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from gpu_envs.render import gl_unavailable
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -32,6 +34,8 @@ def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     assert "it     2/2" in out and "done: 2 iterations" in out
     checkpoint = tmp_path / CHECKPOINTS[library]
     assert checkpoint.is_file()
+    if library == "rl_games":  # the TorchScript policy that `python -m gpu_envs.play` replays
+        assert (tmp_path / "Cartpole/nn/Cartpole_policy.pt").is_file()
     before = checkpoint.stat().st_mtime_ns
     out = run_cli(f"train.library={library}", "max_iterations=3", f"checkpoint={checkpoint}", tmp_path=tmp_path)
     assert "done: " in out and checkpoint.stat().st_mtime_ns > before  # resumed, trained, saved again
@@ -71,3 +75,12 @@ def test_shipped_cartpole_checkpoint_balances(tmp_path):
     out = run_cli("test=True", f"checkpoint={checkpoint}", "train.params.config.player.games_num=4", tmp_path=tmp_path)
     mean = float(out.split("av reward:")[1].split()[0])
     assert mean > 450
+
+
+@pytest.mark.skipif(gl_unavailable() is not None, reason="no OpenGL context for rendering here")
+def test_video_option_records_clips_while_training(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    out = run_cli("max_iterations=2", "video=True", "video_interval=16", "video_length=3", "render_envs=2",
+                  tmp_path=tmp_path)
+    clips = sorted(os.listdir(tmp_path / "Cartpole" / "videos"))
+    assert clips[:2] == ["train-step0.mp4", "train-step16.mp4"] and "video: saved" in out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+
+import torch
 
 from omegaconf import OmegaConf
 from rl_games.common import env_configurations, vecenv
@@ -44,6 +47,28 @@ class ProgressObserver(AlgoObserver):
         self.progress.update(epoch_num, frame, mean_return, mean_length, cs)
 
 
+class DeterministicPolicy(torch.nn.Module):
+    """rl_games' actor as a plain module: observations (N, obs_dim) -> mean actions in [-1, 1]."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        mu = self.model.a2c_network({"obs": self.model.norm_obs(obs)})[0]
+        return torch.clamp(mu, -1.0, 1.0)
+
+
+def export_policy(model, obs_dim: int, path: str) -> str:
+    """Write the deterministic policy of rl_games `model` as TorchScript (CPU) to `path`."""
+    policy = DeterministicPolicy(copy.deepcopy(model).cpu().eval())
+    with torch.no_grad():
+        traced = torch.jit.trace(policy, torch.zeros(1, obs_dim), check_trace=False)
+    traced.save(path)
+    print(f"policy (TorchScript): {path}", flush=True)
+    return path
+
+
 def _runner(env, cfg, progress: Progress) -> Runner:
     """An rl_games Runner whose trainer and player both use `env` (already compiled)."""
     wrapped = RlGamesVecEnv(env, seed=cfg.seed)
@@ -76,6 +101,7 @@ def train(env, cfg) -> str:
         path = os.path.join(agent.nn_dir, f"{name}_interrupted")
         print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}.pth", flush=True)
     agent.save(path)
+    export_policy(agent.model, env.single_observation_space.shape[0], path + "_policy.pt")
     progress.summary(path + ".pth")
     return path + ".pth"
 
@@ -87,4 +113,6 @@ def play(env, cfg) -> None:
     runner = _runner(env, cfg, Progress(0, env.num_envs))
     player = runner.create_player()
     player.restore(cfg.checkpoint)
+    if cfg.export_policy:
+        export_policy(player.model, env.single_observation_space.shape[0], cfg.export_policy)
     player.run()

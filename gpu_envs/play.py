@@ -1,0 +1,131 @@
+"""Watch an env run a random or trained policy: in MuJoCo's viewer, or as an MP4 video.
+
+    python -m gpu_envs.play --env GpuAllegroHand-v0 --video hand.mp4
+    python -m gpu_envs.play --env GpuCartpole-v0 --checkpoint examples/checkpoints/Cartpole_policy.pt --video cartpole.mp4
+    python -m gpu_envs.play --env GpuCartpole-v0 --frame cartpole.png --steps 30
+    python -m gpu_envs.play --env GpuAllegroHand-v0            # a window (needs a display)
+
+--checkpoint takes a TorchScript policy: a module mapping observations (N, obs_dim) float32
+to actions (N, action_dim) in [-1, 1] (examples/train.py writes one next to each rl_games
+checkpoint, `<name>_policy.pt`). Without it, actions are uniform random. Env parameters go
+after --set as key=value (values parsed as Python literals where they parse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import os
+import sys
+import time
+
+import gpu_envs  # noqa: F401  (registers the envs)
+import gymnasium as gym
+import torch
+
+from .video import VideoWriter
+
+
+def _parse_params(items: list[str]) -> dict:
+    params = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set takes key=value (got {item!r})")
+        try:
+            params[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[key] = text
+    return params
+
+
+def load_policy(path: str):
+    """A TorchScript policy from `path`, on the CPU, in eval mode (clear errors otherwise)."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"checkpoint not found: {path}")
+    try:
+        policy = torch.jit.load(path, map_location="cpu")
+    except RuntimeError:
+        raise SystemExit(f"{path} is not a TorchScript policy (torch.jit.load failed). examples/train.py "
+                         "writes one next to each rl_games checkpoint as <name>_policy.pt") from None
+    return policy.eval()
+
+
+def _random_policy(env):
+    def act(obs):
+        return torch.rand(env.action_space.shape, device=env.device) * 2 - 1
+    return act
+
+
+def run(args) -> dict:
+    """Play `args.steps` steps; returns {"steps", "episodes", "mean_return", "frames"}."""
+    render_mode = "rgb_array" if (args.video or args.frame) else "human"
+    if render_mode == "human" and sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise SystemExit("no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png")
+    config = {"num_envs": args.num_envs, "width": args.width, "height": args.height}
+    policy = load_policy(args.checkpoint) if args.checkpoint else None
+    params = _parse_params(args.set)
+    if args.backend:
+        params["backend"] = args.backend
+    env = gym.make_vec(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,
+                       render_config=config, **params)
+    policy = policy.to(env.device) if policy is not None else _random_policy(env)
+    steps = args.steps or int(env.unwrapped.task.max_episode_steps)
+    writer = VideoWriter(args.video, env.metadata["render_fps"]) if args.video else None
+    returns, frames, start = [], 0, time.perf_counter()
+    try:
+        obs, _ = env.reset(seed=args.seed)
+        if writer:
+            writer.add(env.render())
+        for step in range(1, steps + 1):
+            with torch.no_grad():
+                actions = policy(obs)
+            obs, _, _, _, infos = env.step(actions)
+            returns += infos["episode"]["r"][infos["_episode"]].tolist()
+            if writer:
+                writer.add(env.render())
+            if step % 100 == 0 or step == steps:
+                mean = sum(returns) / len(returns) if returns else math.nan
+                print(f"step {step}/{steps}  episodes finished {len(returns)}  mean return {mean:.1f}  "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
+        if args.frame:
+            from PIL import Image
+
+            Image.fromarray(env.render()).save(args.frame)
+            print(f"saved {args.frame}", flush=True)
+    finally:
+        if writer:
+            writer.close()
+            frames = writer.frames
+            print(f"saved {args.video} ({frames} frames at {writer.fps:g} fps)", flush=True)
+        env.close()
+    mean = sum(returns) / len(returns) if returns else math.nan
+    return {"steps": steps, "episodes": len(returns), "mean_return": mean, "frames": frames}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="GpuAllegroHand-v0", help="env id (default GpuAllegroHand-v0)")
+    parser.add_argument("--checkpoint", help="TorchScript policy (default: random actions)")
+    parser.add_argument("--video", help="write an MP4 of the shown envs here instead of opening a window")
+    parser.add_argument("--frame", help="save the last frame as a PNG here (no window)")
+    parser.add_argument("--num-envs", type=int, default=16, help="envs simulated and shown (default 16)")
+    parser.add_argument("--steps", type=int, default=0, help="env steps (default: one max-length episode)")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: JAX's default device)")
+    parser.add_argument("--backend", help="jax, warp or auto (default: the env's default)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="env parameters")
+    args = parser.parse_args(argv)
+    if args.video and not args.video.endswith(".mp4"):
+        parser.error("--video must name an .mp4 file")
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
