@@ -6,6 +6,7 @@
     python examples/train.py task=Cartpole test=True checkpoint=runs/Cartpole/nn/Cartpole.pth
     python examples/train.py task=Cartpole video=True      # MP4 clips under runs/Cartpole/videos
     python examples/train.py task=Cartpole headless=False  # MuJoCo's viewer (needs a display)
+    torchrun --nproc_per_node=2 examples/train.py task=AllegroHand multi_gpu=True   # one run, 2 GPUs
 
 Configs live in examples/cfg (task/*.yaml: the env and its parameters; train/*PPO.yaml: the
 reference PPO hyperparameters, in rl_games' format, which the skrl and SB3 paths map).
@@ -28,14 +29,19 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from trainers.distributed import device_for, ranks_for  # noqa: E402
+
 OmegaConf.register_new_resolver("resolve_default", lambda default, arg: default if arg in ("", None) else arg,
                                 replace=True)
 
 LIBRARIES = ("rl_games", "skrl", "sb3")
 
 
-def make_env(cfg: DictConfig):
-    """The task's vector env on `sim_device` (cpu when CUDA is not available), compiled."""
+def make_env(cfg: DictConfig, main_rank: bool = True):
+    """The task's vector env on `sim_device` (cpu when CUDA is not available), compiled.
+
+    main_rank: False on the ranks other than 0 of a multi-GPU run, which neither record videos
+    nor open a viewer."""
     import gymnasium as gym
     import jax
 
@@ -50,11 +56,12 @@ def make_env(cfg: DictConfig):
         device = "cpu"
     num_envs = int(cfg.num_envs) if cfg.num_envs not in ("", None) else int(cfg.task.env.numEnvs)
     params = OmegaConf.to_container(cfg.task.env.params, resolve=True)
-    render_mode = "rgb_array" if cfg.video else (None if cfg.headless else "human")
+    video = cfg.video and main_rank
+    render_mode = "rgb_array" if video else (None if cfg.headless or not main_rank else "human")
     print(f"creating {cfg.task.env.id} with {num_envs} envs on {device}", flush=True)
     env = gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, render_mode=render_mode,
                        render_config={"num_envs": int(cfg.render_envs)}, **params)
-    if cfg.video:
+    if video:
         from gpu_envs.video import RecordVideo
 
         folder = os.path.join(cfg.train_dir, cfg.train.params.config.name, "videos")
@@ -71,14 +78,23 @@ def main(cfg: DictConfig) -> None:
     library = cfg.train.library
     if library not in LIBRARIES:
         raise SystemExit(f"train.library must be one of {LIBRARIES} (got {library!r})")
-    if cfg.multi_gpu:
-        raise SystemExit("multi_gpu=True is not supported yet (issue 7)")
+    ranks = ranks_for(cfg.multi_gpu)
+    if ranks.distributed:
+        if library == "sb3":
+            raise SystemExit("multi_gpu=True: Stable-Baselines3 has no multi-process training; "
+                             "use train.library=rl_games or skrl")
+        if library == "rl_games" and not (torch.cuda.is_available() and cfg.sim_device != "cpu"):
+            raise SystemExit("multi_gpu=True with rl_games needs CUDA GPUs (rl_games uses NCCL); "
+                             "on the CPU use train.library=skrl")
+        device = device_for(ranks, cfg.sim_device)
+        cfg.sim_device = cfg.rl_device = device  # each rank on its own GPU
+        cfg.seed = cfg.seed + ranks.rank  # distinct env and sampling streams per rank
     torch.manual_seed(cfg.seed)
     # Import the RL library (5-11 s for rl_games) while the env compiles: XLA releases the GIL.
     module = f"trainers.{library}_trainer"
     importer = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
     importer.start()
-    env = make_env(cfg)
+    env = make_env(cfg, main_rank=ranks.is_main)
     importer.join()
     trainer = importlib.import_module(module)
     try:

@@ -16,9 +16,11 @@ class Progress:
     reports them (AllegroHand), and wall time since the start."""
 
     def __init__(self, max_iterations: int, num_envs: int, start: float | None = None,
-                 max_time: float | None = None):
+                 max_time: float | None = None, verbose: bool = True):
         """start: perf_counter() at the command's start (default: now); max_time: seconds after
-        `start` at which update() raises TimeLimitReached (None: no limit)."""
+        `start` at which update() raises TimeLimitReached (None: no limit); verbose: print
+        (False on the ranks other than 0 of a multi-GPU run)."""
+        self.verbose = verbose
         self.max_iterations = max_iterations
         self.num_envs = num_envs
         self.start = time.perf_counter() if start is None else start
@@ -27,8 +29,13 @@ class Progress:
         self.last = {}
         self._mark = (0, self.start)  # (env steps, time) at the previous line
 
+    def time_up(self) -> bool:
+        """Whether max_time has passed since the start."""
+        return self.max_time is not None and time.perf_counter() - self.start >= self.max_time
+
     def update(self, iteration: int, env_steps: int, mean_return: float, mean_length: float,
-               consecutive_successes: float | None = None) -> None:
+               consecutive_successes: float | None = None, stop: bool | None = None) -> None:
+        """Record and print one iteration; raises TimeLimitReached when `stop` (None: `time_up()`)."""
         now = time.perf_counter()
         elapsed = now - self.start
         rate = (env_steps - self._mark[0]) / max(now - self._mark[1], 1e-9)  # since the previous line
@@ -42,11 +49,14 @@ class Progress:
                 f"return {mean_return:9.2f} | length {mean_length:6.1f}")
         if consecutive_successes is not None:
             line += f" | consecutive successes {consecutive_successes:5.2f}"
-        print(line + f" | {elapsed:7.1f} s", flush=True)
-        if self.max_time is not None and elapsed >= self.max_time:
+        if self.verbose:
+            print(line + f" | {elapsed:7.1f} s", flush=True)
+        if self.time_up() if stop is None else stop:
             raise TimeLimitReached(f"max_time={self.max_time:g} s reached")
 
     def summary(self, checkpoint: str | None) -> None:
+        if not self.verbose:
+            return
         last = self.last
         if not last:
             print("no iteration finished", flush=True)
@@ -57,10 +67,13 @@ class Progress:
               + (f"; checkpoint {checkpoint}" if checkpoint else ""), flush=True)
 
 
-def progress_for(cfg, num_envs: int) -> Progress:
-    """The Progress of a run: max_epochs iterations, clock from the command's start, max_time."""
+def progress_for(cfg, num_envs: int, verbose: bool = True) -> Progress:
+    """The Progress of a run: max_epochs iterations, clock from the command's start, max_time.
+
+    num_envs: envs over all ranks; verbose: False on the ranks that do not print."""
     import __main__
 
     start = getattr(__main__, "START", None)
     max_time = float(cfg.max_time) if cfg.max_time not in ("", None) else None
-    return Progress(int(cfg.train.params.config.max_epochs), num_envs, start=start, max_time=max_time)
+    return Progress(int(cfg.train.params.config.max_epochs), num_envs, start=start, max_time=max_time,
+                    verbose=verbose)

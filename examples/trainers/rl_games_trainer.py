@@ -15,18 +15,26 @@ from rl_games.torch_runner import Runner
 
 from gpu_envs.wrappers.rl_games import RlGamesVecEnv
 
-from .progress import Progress, progress_for
+from .distributed import MetricReducer, ranks_for, report_sync
+from .progress import Progress, TimeLimitReached, progress_for
 
 PREBUILT = "GPU_ENVS_PREBUILT"
 
 
 class ProgressObserver(AlgoObserver):
-    """Feeds rl_games' per-epoch statistics to the progress line and TensorBoard."""
+    """Feeds rl_games' per-epoch statistics to the progress line and TensorBoard.
 
-    def __init__(self, progress: Progress):
+    After each rollout (`after_steps`, on every rank) the recent-episode statistics and the
+    consecutive-successes metric are averaged over ranks and max_time is checked for all
+    of them at once; rank 0 prints and logs them (`after_print_stats`, rank 0 only).
+    """
+
+    def __init__(self, progress: Progress, reducer: MetricReducer):
         super().__init__()
         self.progress = progress
+        self.reducer = reducer
         self.consecutive_successes = None
+        self.means = (math.nan, math.nan, None)  # return, length, consecutive successes over ranks
 
     def after_init(self, algo):
         self.algo = algo
@@ -35,16 +43,23 @@ class ProgressObserver(AlgoObserver):
         if isinstance(infos, dict) and "consecutive_successes" in infos:
             self.consecutive_successes = infos["consecutive_successes"]
 
-    def after_print_stats(self, frame, epoch_num, total_time):
+    def after_steps(self):
         algo = self.algo
-        have = algo.game_rewards.current_size > 0
-        mean_return = float(algo.game_rewards.get_mean()[0]) if have else math.nan
-        mean_length = float(algo.game_lengths.get_mean()) if have else math.nan
+        n = float(algo.game_rewards.current_size)  # rl_games keeps a window of the latest episodes
+        r = float(algo.game_rewards.get_mean()[0]) * n if n else 0.0
+        length = float(algo.game_lengths.get_mean()) * n if n else 0.0
         cs = None if self.consecutive_successes is None else float(self.consecutive_successes)
+        n, r, length, cs, stop = self.reducer.reduce(r, length, n, cs, self.progress.time_up())
+        self.means = (r / n if n else math.nan, length / n if n else math.nan, cs)
+        if stop:
+            raise TimeLimitReached(f"max_time={self.progress.max_time:g} s reached")
+
+    def after_print_stats(self, frame, epoch_num, total_time):
+        mean_return, mean_length, cs = self.means
         if cs is not None:
-            algo.writer.add_scalar("consecutive_successes/step", cs, frame)
-            algo.writer.add_scalar("consecutive_successes/iter", cs, epoch_num)
-        self.progress.update(epoch_num, frame, mean_return, mean_length, cs)
+            self.algo.writer.add_scalar("consecutive_successes/step", cs, frame)
+            self.algo.writer.add_scalar("consecutive_successes/iter", cs, epoch_num)
+        self.progress.update(epoch_num, frame, mean_return, mean_length, cs, stop=False)
 
 
 class DeterministicPolicy(torch.nn.Module):
@@ -69,7 +84,7 @@ def export_policy(model, obs_dim: int, path: str) -> str:
     return path
 
 
-def _runner(env, cfg, progress: Progress) -> Runner:
+def _runner(env, cfg, progress: Progress, reducer: MetricReducer | None = None) -> Runner:
     """An rl_games Runner whose trainer and player both use `env` (already compiled)."""
     wrapped = RlGamesVecEnv(env, seed=cfg.seed)
     vecenv.register(PREBUILT, lambda config_name, num_actors, **kwargs: wrapped)
@@ -81,15 +96,20 @@ def _runner(env, cfg, progress: Progress) -> Runner:
     if config["minibatch_size"] > env.num_envs * config["horizon_length"]:  # tiny runs (tests, debugging)
         config["minibatch_size"] = env.num_envs * config["horizon_length"]
     params["seed"] = cfg.seed
-    runner = Runner(algo_observer=ProgressObserver(progress))
+    runner = Runner(algo_observer=ProgressObserver(progress, reducer or MetricReducer(ranks_for(False), env.device)))
     runner.load({"params": params})
     return runner
 
 
 def train(env, cfg) -> str:
-    """Train; returns the path of the last checkpoint written. Ctrl-C saves one and stops."""
-    progress = progress_for(cfg, env.num_envs)
-    runner = _runner(env, cfg, progress)
+    """Train; returns the path of the last checkpoint written. Ctrl-C saves one and stops.
+
+    multi_gpu: rl_games' own mode (it starts the NCCL process group and averages gradients);
+    rank 0 prints, logs and saves.
+    """
+    ranks = ranks_for(cfg.multi_gpu)
+    progress = progress_for(cfg, env.num_envs * ranks.world_size, verbose=ranks.is_main)
+    runner = _runner(env, cfg, progress, MetricReducer(ranks, env.device))
     agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
     if cfg.checkpoint:
         agent.restore(cfg.checkpoint)
@@ -99,9 +119,12 @@ def train(env, cfg) -> str:
         path = os.path.join(agent.nn_dir, name)
     except KeyboardInterrupt as err:
         path = os.path.join(agent.nn_dir, f"{name}_interrupted")
-        print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}.pth", flush=True)
-    agent.save(path)
-    export_policy(agent.model, env.single_observation_space.shape[0], path + "_policy.pt")
+        if ranks.is_main:
+            print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}.pth", flush=True)
+    report_sync(ranks, agent.model)
+    if ranks.is_main:
+        agent.save(path)
+        export_policy(agent.model, env.single_observation_space.shape[0], path + "_policy.pt")
     progress.summary(path + ".pth")
     return path + ".pth"
 

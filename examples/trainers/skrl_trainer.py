@@ -6,26 +6,46 @@ import math
 import os
 
 import torch
-from skrl.agents.torch.ppo import PPO, PPO_CFG
-from skrl.memories.torch import RandomMemory
-from skrl.resources.preprocessors.torch import RunningStandardScaler
-from skrl.resources.schedulers.torch import KLAdaptiveLR
-from skrl.trainers.torch import SequentialTrainer
-from skrl.utils import set_seed
-from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_model
 
-from gpu_envs.wrappers.skrl import SkrlVecEnv
+# skrl starts its own NCCL process group at import when WORLD_SIZE > 1, which cannot work on the
+# CPU; train.py starts the group itself (NCCL or gloo) and `_join_skrl` tells skrl about it.
+_world_size = os.environ.pop("WORLD_SIZE", None)
+try:
+    import skrl
+finally:
+    if _world_size is not None:
+        os.environ["WORLD_SIZE"] = _world_size
+from skrl.agents.torch.ppo import PPO, PPO_CFG  # noqa: E402
+from skrl.memories.torch import RandomMemory  # noqa: E402
+from skrl.resources.preprocessors.torch import RunningStandardScaler  # noqa: E402
+from skrl.resources.schedulers.torch import KLAdaptiveLR  # noqa: E402
+from skrl.trainers.torch import SequentialTrainer  # noqa: E402
+from skrl.utils import set_seed  # noqa: E402
+from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_model  # noqa: E402
 
-from .progress import Progress, progress_for
+from gpu_envs.wrappers.skrl import SkrlVecEnv  # noqa: E402
+
+from .distributed import MetricReducer, Ranks, init_process_group, ranks_for, report_sync  # noqa: E402
+from .progress import Progress, progress_for  # noqa: E402
+
+
+def _join_skrl(ranks: Ranks, device) -> None:
+    """Start the process group (NCCL on GPUs, gloo on the CPU) and switch on skrl's distributed
+    mode (parameter broadcast at start, gradient all-reduce), which reads skrl.config.torch."""
+    init_process_group(ranks, str(device))
+    torch_config = skrl.config.torch
+    torch_config._rank, torch_config._local_rank = ranks.rank, ranks.local_rank
+    torch_config._world_size, torch_config._is_distributed = ranks.world_size, True
 
 
 class TrackedEnv(SkrlVecEnv):
     """SkrlVecEnv that sums finished episodes on the device and prints a progress line every
-    `rollouts` steps (one host sync per iteration)."""
+    `rollouts` steps (one host sync per iteration; in a multi-GPU run, one all_reduce)."""
 
-    def __init__(self, env, seed, progress: Progress, rollouts: int):
+    def __init__(self, env, seed, progress: Progress, rollouts: int, reducer: MetricReducer | None = None):
         super().__init__(env, seed=seed)
         self.progress, self.rollouts = progress, rollouts
+        self.reducer = reducer or MetricReducer(ranks_for(False), self.device)
         self.steps = 0
         self._sums = torch.zeros(3, device=self.device)  # returns, lengths, episodes
         self._recent = (math.nan, math.nan)
@@ -41,11 +61,13 @@ class TrackedEnv(SkrlVecEnv):
         self.steps += 1
         if self.steps % self.rollouts == 0:
             r, length, n = self._sums.tolist()
+            cs = None if self._cs is None else float(self._cs)
+            n, r, length, cs, stop = self.reducer.reduce(r, length, n, cs, self.progress.time_up())
             if n > 0:
                 self._recent = (r / n, length / n)
             self._sums.zero_()
-            cs = None if self._cs is None else float(self._cs)
-            self.progress.update(self.steps // self.rollouts, self.steps * self.num_envs, *self._recent, cs)
+            env_steps = self.steps * self.num_envs * self.reducer.ranks.world_size
+            self.progress.update(self.steps // self.rollouts, env_steps, *self._recent, cs, stop=stop)
         return out
 
 
@@ -56,6 +78,10 @@ def _agent(env, cfg) -> tuple[PPO, PPO_CFG]:
     spaces = dict(observation_space=env.observation_space, action_space=env.action_space, device=env.device)
     models = {"policy": gaussian_model(**spaces, network=net, output="ACTIONS"),
               "value": deterministic_model(**spaces, network=net, output="ONE")}
+    for role, model in models.items():
+        # The instantiators build lazy layers; PPO broadcasts rank 0's parameters when it is
+        # created, which skips parameters that do not exist yet, so make them exist first.
+        model.init_state_dict(role=role)
     batch = env.num_envs * p.horizon_length
     scale = float(p.reward_shaper.scale_value)
     agent_cfg = PPO_CFG(
@@ -83,10 +109,13 @@ def _agent(env, cfg) -> tuple[PPO, PPO_CFG]:
 
 def train(env, cfg) -> str:
     """Train for max_epochs iterations; returns the final checkpoint. Ctrl-C saves one and stops."""
-    set_seed(cfg.seed)
+    ranks = ranks_for(cfg.multi_gpu)
+    if ranks.distributed:
+        _join_skrl(ranks, env.device)
+    set_seed(cfg.seed)  # train.py has added the rank
     p = cfg.train.params.config
-    progress = progress_for(cfg, env.num_envs)
-    tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length)
+    progress = progress_for(cfg, env.num_envs * ranks.world_size, verbose=ranks.is_main)
+    tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length, MetricReducer(ranks, env.device))
     agent, agent_cfg = _agent(tracked, cfg)
     if cfg.checkpoint:
         agent.load(cfg.checkpoint)
@@ -97,9 +126,12 @@ def train(env, cfg) -> str:
         path = os.path.join(cfg.train_dir, p.name, "checkpoints", f"{p.name}.pt")
     except KeyboardInterrupt as err:
         path = os.path.join(cfg.train_dir, p.name, "checkpoints", f"{p.name}_interrupted.pt")
-        print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    agent.save(path)
+        if ranks.is_main:
+            print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
+    report_sync(ranks, agent.models["policy"])
+    if ranks.is_main:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        agent.save(path)
     progress.summary(path)
     return path
 
