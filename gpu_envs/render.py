@@ -234,14 +234,20 @@ class OffscreenRenderer:
             self._gl.free()
 
 
+class ViewerQuit(KeyboardInterrupt):
+    """Esc in the viewer: stops the run the way Ctrl-C does (train.py saves a checkpoint)."""
+
+
 class HumanViewer:
-    """MuJoCo's interactive viewer showing the grid; V pauses and resumes the picture.
+    """MuJoCo's interactive viewer showing the grid; V pauses and resumes the picture, Esc quits.
 
     Training goes on while the picture is paused or after the window is closed: `show`
-    then returns without copying anything from the GPU (`wants_frame` is False).
+    then returns without copying anything from the GPU (`wants_frame` is False). After Esc,
+    the next `show` raises `ViewerQuit` in the thread that steps the env.
     """
 
     PAUSE_KEY = ord("V")
+    QUIT_KEY = 256  # GLFW_KEY_ESCAPE
 
     def __init__(self, grid: GridScene):
         if sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -251,6 +257,7 @@ class HumanViewer:
 
         self.grid = grid
         self.paused = False
+        self.quit_requested = False
         self._data = mujoco.MjData(grid.model)  # env 0, which the viewer draws itself
         self._handle = mujoco.viewer.launch_passive(grid.model, self._data, key_callback=self._on_key,
                                                     show_left_ui=False, show_right_ui=False)
@@ -260,16 +267,21 @@ class HumanViewer:
             cam.azimuth, cam.elevation = grid.camera.azimuth, grid.camera.elevation
             self._handle.opt.geomgroup[_HIDDEN_GROUP] = 1
 
-    def _on_key(self, keycode: int) -> None:
-        if keycode == self.PAUSE_KEY:
+    def _on_key(self, keycode: int) -> None:  # runs in the viewer's thread
+        if keycode == self.QUIT_KEY:
+            self.quit_requested = True
+        elif keycode == self.PAUSE_KEY:
             self.paused = not self.paused
             print(f"viewer: rendering {'paused' if self.paused else 'resumed'} (training goes on)", flush=True)
 
     @property
     def wants_frame(self) -> bool:
-        return not self.paused and self._handle.is_running()
+        return self.quit_requested or (not self.paused and self._handle.is_running())
 
     def show(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
+        if self.quit_requested:
+            self.quit_requested = False
+            raise ViewerQuit("Esc pressed in the viewer")
         with self._handle.lock():
             self.grid.pose(self._data, qpos[0], mocap_pos[0], mocap_quat[0])
             self._handle.user_scn.ngeom = 0
