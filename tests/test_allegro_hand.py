@@ -184,6 +184,7 @@ def test_randomized_parameters_lie_in_the_configured_ranges():
     assert np.all((params["kv"] >= 0.1 * 0.3 - 1e-6) & (params["kv"] <= 0.1 * 3.0 + 1e-6))
     assert np.all((params["mass_scale"] >= 0.5) & (params["mass_scale"] <= 1.5))
     assert np.all((params["friction_scale"] >= 0.7) & (params["friction_scale"] <= 1.3))
+    assert np.all((params["object_scale"] >= 0.95) & (params["object_scale"] <= 1.05))
     assert np.std(params["gravity"][:, 2]) == pytest.approx(0.4, rel=0.25)
     assert np.std(params["kp"]) > 0.1  # really drawn per env
 
@@ -197,4 +198,24 @@ def test_randomized_parameters_reach_the_physics_model():
     np.testing.assert_allclose(model.actuator_biasprm[:, 2], -params["kv"], rtol=1e-6)
     assert float(model.body_mass[obj]) == pytest.approx(0.11 * float(params["mass_scale"]), rel=0.05)
     np.testing.assert_allclose(model.opt.gravity, params["gravity"], rtol=1e-6)
+    cube = task._object_geoms[0]
+    assert float(model.geom_size[cube, 0]) == pytest.approx(0.0325 * float(params["object_scale"]), rel=1e-6)
     assert task.reset(jax.random.PRNGKey(2)).params.keys() == params.keys()
+
+
+def test_object_scale_reaches_the_collision_geometry():
+    from mujoco import mjx
+
+    task = AllegroHandTask(AllegroHandConfig(randomize=True))
+    state = task.reset(jax.random.PRNGKey(0))
+    # the cube 3 cm below its start, unrotated: pressed into the palm whatever its scale
+    physics = state.physics._replace(qpos=state.physics.qpos.at[18].add(-0.03).at[19:23].set(jnp.array(IDENTITY)))
+
+    @jax.jit
+    def deepest(scale):
+        model = task._model_for(dict(state.params, object_scale=jnp.float32(scale)))
+        return jnp.min(mjx.forward(model, task.sim.data(physics))._impl.contact.dist)
+
+    normal, larger = float(deepest(1.0)), float(deepest(1.05))
+    assert normal < 0.0  # in contact
+    assert larger == pytest.approx(normal - 0.05 * 0.0325, abs=5e-4)  # 1.6 mm more overlap

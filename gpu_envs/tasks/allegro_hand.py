@@ -73,6 +73,7 @@ class AllegroHandConfig:
     stiffness_scale: tuple = (0.75, 1.5)  # log-uniform factor on the actuators' kp
     object_mass_scale: tuple = (0.5, 1.5)  # uniform factor on the cube's mass and inertia
     friction_scale: tuple = (0.7, 1.3)  # uniform factor on every geom's sliding friction
+    object_scale: tuple = (0.95, 1.05)  # uniform factor on the cube's size (its collision geometry)
 
 
 class HandState(NamedTuple):
@@ -122,6 +123,7 @@ class AllegroHandTask:
         self.default_qpos = jnp.asarray(np.clip(0.0, lower, upper), jnp.float32)  # the flat hand
         obj = mj_model.body("object")
         self._object_body = obj.id
+        self._object_geoms = np.flatnonzero(mj_model.geom_bodyid == obj.id)
         self.object_start = jnp.asarray(mj_model.body_pos[obj.id], jnp.float32)
         self.goal_pos = self.object_start - jnp.array([0.0, 0.0, 0.04], jnp.float32)
         self._initial = self.sim.initial_state()
@@ -154,7 +156,7 @@ class AllegroHandTask:
     def _draw_params(self, key: jax.Array) -> dict:
         """One episode's physical parameters, drawn from the configured ranges."""
         c = self.config
-        k_kp, k_kv, k_mass, k_fric, k_grav = jax.random.split(key, 5)
+        k_kp, k_kv, k_mass, k_fric, k_grav, k_scale = jax.random.split(key, 6)
         m = self.sim.mj_model
 
         def log_uniform(k, bounds, shape=()):
@@ -167,17 +169,23 @@ class AllegroHandTask:
             "mass_scale": jax.random.uniform(k_mass, (), minval=c.object_mass_scale[0], maxval=c.object_mass_scale[1]),
             "friction_scale": jax.random.uniform(k_fric, (), minval=c.friction_scale[0], maxval=c.friction_scale[1]),
             "gravity": jnp.asarray(m.opt.gravity, jnp.float32) + c.gravity_noise_std * jax.random.normal(k_grav, (3,)),
+            "object_scale": jax.random.uniform(k_scale, (), minval=c.object_scale[0], maxval=c.object_scale[1]),
         }
 
     def _model_for(self, params: dict):
         """The MJX model with one env's randomized parameters (traced per env under vmap)."""
         m = self.sim.model
-        obj = self._object_body
+        obj, geoms = self._object_body, self._object_geoms
+        scale = params["object_scale"]
         return m.tree_replace({
             "actuator_gainprm": m.actuator_gainprm.at[:, 0].set(params["kp"]),
             "actuator_biasprm": m.actuator_biasprm.at[:, 1].set(-params["kp"]).at[:, 2].set(-params["kv"]),
             "body_mass": m.body_mass.at[obj].multiply(params["mass_scale"]),
-            "body_inertia": m.body_inertia.at[obj].multiply(params["mass_scale"]),
+            # inertia ~ mass * size^2: the cube's mass is randomized on its own (mass_scale)
+            "body_inertia": m.body_inertia.at[obj].multiply(params["mass_scale"] * scale**2),
+            "geom_size": m.geom_size.at[geoms].multiply(scale),
+            "geom_rbound": m.geom_rbound.at[geoms].multiply(scale),
+            "geom_aabb": m.geom_aabb.at[geoms].multiply(scale),
             "geom_friction": m.geom_friction.at[:, 0].multiply(params["friction_scale"]),
             "opt.gravity": params["gravity"],
         })
