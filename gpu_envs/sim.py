@@ -102,7 +102,26 @@ def check_backend(backend: str, device: jax.Device) -> None:
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
         import warp
 
-        warp.config.quiet = True  # otherwise one line per kernel module loaded (dozens per model)
+        # otherwise one line per kernel module loaded (dozens per model); warp >= 1.19 reads
+        # log_level, older releases read quiet
+        warp.config.quiet = True
+        if hasattr(warp, "LOG_WARNING"):
+            warp.config.log_level = warp.LOG_WARNING
+
+
+def _without_solver_limit_prints(model):
+    """The MJX Warp model with MuJoCo Warp's solver-iteration-limit printf turned off.
+
+    MuJoCo Warp prints a warning from the GPU each step a world's solver stops at its iteration
+    limit. The scenes here use few iterations by design (the reference's budget; see the env
+    docs), so that would print on most steps. Buffer overflows (contacts, constraints), which
+    mean dropped physics, still print.
+    """
+    from mujoco_warp import OverflowType
+
+    impl = model.opt._impl
+    quiet = int(impl.warn_overflow) & ~int(OverflowType.ITERATIONS | OverflowType.LS_ITERATIONS)
+    return model.replace(opt=model.opt.replace(_impl=impl.replace(warn_overflow=quiet)))
 
 
 def _max_contacts(mj_model: mujoco.MjModel) -> int:
@@ -149,6 +168,8 @@ class Simulation:
         self.dt = self.substeps * float(mj_model.opt.timestep)
         with jax.default_device(self.device):
             self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
+        if backend == "warp":
+            self.model = _without_solver_limit_prints(self.model)
         self.reserve(1)
 
     def reserve(self, num_envs: int) -> None:
