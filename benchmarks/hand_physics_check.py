@@ -51,13 +51,16 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=1024)
     parser.add_argument("--device", default=None)
     parser.add_argument("--randomize", action="store_true", help="domain randomization on")
+    parser.add_argument("--control", default="absolute",
+                        help="absolute (zero action drives every joint to mid-range) or relative "
+                             "(zero action holds the reset pose)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     env = gym.make_vec("GpuAllegroHand-v0", num_envs=args.num_envs, backend=args.backend, device=args.device,
-                       randomize=args.randomize)
+                       randomize=args.randomize, control=args.control)
     rows = []
     for policy, seed in (("zero", 0), ("random", 1)):
-        row = {"backend": env.backend, "randomize": args.randomize, "num_envs": args.num_envs,
+        row = {"backend": env.backend, "randomize": args.randomize, "control": args.control, "num_envs": args.num_envs,
                **episode(env, policy, seed)}
         rows.append(row)
         print(json.dumps(row), flush=True)
