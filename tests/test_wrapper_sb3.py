@@ -77,3 +77,16 @@ def test_ppo_learns_cartpole_clearly_above_random(monitor):
     venv.close()
     random_return = _random_policy_mean_return()  # about 4: random 400 N pushes fail fast
     assert trained > max(50.0, 10 * random_return)
+
+
+def test_render_returns_the_grid_frame_and_none_without_a_render_mode(short_venv):
+    from gpu_envs.render import gl_unavailable
+
+    assert short_venv.get_images() == [None]
+    if gl_unavailable():
+        pytest.skip("no OpenGL context for rendering here")
+    venv = Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=2, render_mode="rgb_array",
+                                  render_config={"width": 64, "height": 48}))
+    venv.reset()
+    assert venv.render().shape == (48, 64, 3)  # SB3's tiling of our single grid frame
+    venv.close()

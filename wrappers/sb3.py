@@ -73,4 +73,8 @@ class Sb3VecEnv(_vec_env.VecEnv):
         return [False] * len(self._get_indices(indices))
 
     def get_images(self):
-        raise NotImplementedError("gpu_envs envs have no render mode yet")
+        """One image, not one per env: the env's grid frame of its first
+        `render_config.num_envs` envs (render_mode="rgb_array"), which SB3's `render()` and
+        `VecVideoRecorder` show as is. [None] for other render modes."""
+        frame = self.env.render() if self.env.render_mode == "rgb_array" else None
+        return [frame]
