@@ -18,6 +18,8 @@ import gpu_envs  # noqa: F401
 import gymnasium as gym
 import torch
 
+from gpu_envs.play import parse_params
+
 
 def episode(env, policy: str, seed: int) -> dict:
     obs, _ = env.reset(seed=seed)
@@ -54,13 +56,16 @@ def main() -> None:
     parser.add_argument("--control", default="absolute",
                         help="absolute (zero action drives every joint to mid-range) or relative "
                              "(zero action holds the reset pose)")
+    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="other env parameters, e.g. object_mass_scale=(1.0,1.0)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     env = gym.make_vec("GpuAllegroHand-v0", num_envs=args.num_envs, backend=args.backend, device=args.device,
-                       randomize=args.randomize, control=args.control)
+                       randomize=args.randomize, control=args.control, **parse_params(args.param))
     rows = []
     for policy, seed in (("zero", 0), ("random", 1)):
-        row = {"backend": env.backend, "randomize": args.randomize, "control": args.control, "num_envs": args.num_envs,
+        row = {"backend": env.backend, "randomize": args.randomize, "control": args.control, "params": args.param,
+               "num_envs": args.num_envs,
                **episode(env, policy, seed)}
         rows.append(row)
         print(json.dumps(row), flush=True)

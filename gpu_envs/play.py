@@ -27,7 +27,7 @@ import torch
 from .video import VideoWriter
 
 
-def _parse_params(items: list[str]) -> dict:
+def parse_params(items: list[str]) -> dict:
     params = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -65,7 +65,7 @@ def run(args) -> dict:
         raise SystemExit("no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png")
     config = {"num_envs": args.num_envs, "width": args.width, "height": args.height}
     policy = load_policy(args.checkpoint) if args.checkpoint else None
-    params = _parse_params(args.set)
+    params = parse_params(args.set)
     if args.backend:
         params["backend"] = args.backend
     env = gym.make_vec(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,

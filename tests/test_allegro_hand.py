@@ -203,6 +203,13 @@ def test_randomized_parameters_reach_the_physics_model():
     assert task.reset(jax.random.PRNGKey(2)).params.keys() == params.keys()
 
 
+def test_fixed_object_mass_keeps_body_mass_out_of_the_per_env_model():
+    # what makes randomize=True usable on MuJoCo Warp, which mishandles per-env body masses
+    task = AllegroHandTask(AllegroHandConfig(randomize=True, object_mass_scale=(1.0, 1.0)))
+    model = task._model_for(task._draw_params(jax.random.PRNGKey(1)))
+    assert model.body_mass is task.sim.model.body_mass
+
+
 def test_object_scale_reaches_the_collision_geometry():
     from mujoco import mjx
 

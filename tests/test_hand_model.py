@@ -74,8 +74,8 @@ def test_bad_options_are_value_errors(kwargs, match):
         gym.make_vec("GpuAllegroHand-v0", num_envs=1, **kwargs)
 
 
-def test_randomize_with_the_warp_backend_is_refused():
-    with pytest.raises(ValueError, match="randomize=True needs backend='jax'"):
+def test_mass_randomization_with_the_warp_backend_is_refused():
+    with pytest.raises(ValueError, match=r"backend='warp' needs object_mass_scale=\(1.0, 1.0\)"):
         gym.make_vec("GpuAllegroHand-v0", num_envs=1, randomize=True, backend="warp")
 
 

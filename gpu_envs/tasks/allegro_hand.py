@@ -105,12 +105,13 @@ class AllegroHandTask:
         self.config = config
         path = config.hand_model if ("/" in config.hand_model or "\\" in config.hand_model) else asset_path(config.hand_model)
         mj_model = load_hand_scene(path)
-        if config.randomize and backend == "auto":
-            backend = "jax"  # the only backend whose randomized physics we have validated
-        if config.randomize and backend == "warp":
-            raise ValueError("randomize=True needs backend='jax': with per-env parameters MuJoCo Warp's "
-                             "physics diverged from the JAX backend's (57% vs 4% of resting cubes fell "
-                             "under zero action, H100), so it is not supported yet")
+        self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)
+        if self._randomize_mass and backend == "auto":
+            backend = "jax"  # the only backend that randomizes the cube's mass correctly
+        if self._randomize_mass and backend == "warp":
+            raise ValueError("randomize=True with backend='warp' needs object_mass_scale=(1.0, 1.0): MuJoCo Warp "
+                             "mishandles per-env body masses (H100, zero action: 93% of resting cubes fell with "
+                             "the cube's mass set per env, 1% without). Use backend='jax' to randomize the mass")
         self.sim = Simulation(mj_model, config.substeps, backend=backend, device=device)
         self.obs_dim = OBS_DIMS[config.obs_type]
         self.obs_bound = float(config.clip_observations)
@@ -177,10 +178,9 @@ class AllegroHandTask:
         m = self.sim.model
         obj, geoms = self._object_body, self._object_geoms
         scale = params["object_scale"]
-        return m.tree_replace({
+        fields = {
             "actuator_gainprm": m.actuator_gainprm.at[:, 0].set(params["kp"]),
             "actuator_biasprm": m.actuator_biasprm.at[:, 1].set(-params["kp"]).at[:, 2].set(-params["kv"]),
-            "body_mass": m.body_mass.at[obj].multiply(params["mass_scale"]),
             # inertia ~ mass * size^2: the cube's mass is randomized on its own (mass_scale)
             "body_inertia": m.body_inertia.at[obj].multiply(params["mass_scale"] * scale**2),
             "geom_size": m.geom_size.at[geoms].multiply(scale),
@@ -188,7 +188,10 @@ class AllegroHandTask:
             "geom_aabb": m.geom_aabb.at[geoms].multiply(scale),
             "geom_friction": m.geom_friction.at[:, 0].multiply(params["friction_scale"]),
             "opt.gravity": params["gravity"],
-        })
+        }
+        if self._randomize_mass:  # a per-env body_mass at all breaks MuJoCo Warp (see __init__)
+            fields["body_mass"] = m.body_mass.at[obj].multiply(params["mass_scale"])
+        return m.tree_replace(fields)
 
     # -- observation ---------------------------------------------------------------------
 
