@@ -161,9 +161,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._renderer = self._make_renderer()
         if self.render_mode == "human":
             if self._renderer is not _NO_VIEWER and self._renderer.wants_frame:
-                self._renderer.show(*jax.device_get(self._shown_fn(self._state)))
+                self._renderer.show(*self._shown_on_host())
             return None
-        return self._renderer.render(*jax.device_get(self._shown_fn(self._state)))
+        return self._renderer.render(*self._shown_on_host())
 
     def close_extras(self, **kwargs):
         if self._renderer not in (None, _NO_VIEWER):
@@ -174,10 +174,19 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _shown(self, state, count: int):
-        """The first `count` envs' qpos (k, nq), mocap_pos (k, m, 3) and mocap_quat (k, m, 4)."""
+    def _shown(self, state, count: int) -> jax.Array:
+        """The first `count` envs' qpos, mocap_pos and mocap_quat in one (k, nq + 7m) array."""
         physics = self.task.physics(state.task)
-        return physics.qpos[:count], physics.mocap_pos[:count], physics.mocap_quat[:count]
+        parts = (physics.qpos[:count], physics.mocap_pos[:count].reshape(count, -1),
+                 physics.mocap_quat[:count].reshape(count, -1))
+        return jax.numpy.concatenate(parts, axis=1)
+
+    def _shown_on_host(self):
+        """(qpos (k, nq), mocap_pos (k, m, 3), mocap_quat (k, m, 4)) on the host, from one copy."""
+        flat = np.asarray(self._shown_fn(self._state))
+        nq, m = self.task.sim.mj_model.nq, self.task.sim.mj_model.nmocap
+        k = flat.shape[0]
+        return flat[:, :nq], flat[:, nq:nq + 3 * m].reshape(k, m, 3), flat[:, nq + 3 * m:].reshape(k, m, 4)
 
     def _make_renderer(self):
         config = self.render_config

@@ -56,6 +56,15 @@ def test_scene_holds_one_copy_of_each_env_asked_for(rendered_cartpole):
     assert len(cells) == 4  # four distinct grid cells
 
 
+def test_a_frame_needs_one_small_copy_of_the_shown_envs_only(rendered_cartpole):
+    import jax
+
+    shown = rendered_cartpole._shown_fn(rendered_cartpole._state)
+    assert isinstance(shown, jax.Array) and shown.shape == (4, 2)  # one array: 4 envs x (nq 2 + 0 mocap)
+    qpos, mocap_pos, mocap_quat = rendered_cartpole._shown_on_host()
+    assert qpos.shape == (4, 2) and mocap_pos.shape == (4, 0, 3) and mocap_quat.shape == (4, 0, 4)
+
+
 def test_grid_shape_fits_the_frame_and_holds_every_env():
     assert grid_shape(16, (1.0, 1.0), 1.0) == (4, 4)
     rows, cols = grid_shape(16, (9.0, 1.5), 4 / 3)  # long rails: fewer columns than rows
