@@ -24,15 +24,21 @@ import gpu_envs  # noqa: F401  (registers the envs)
 import gymnasium as gym
 import torch
 
+from .render import has_display
 from .video import VideoWriter
 
 
+def _mean(values: list) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
 def parse_params(items: list[str]) -> dict:
+    """Env keyword arguments from KEY=VALUE strings (values parsed as Python literals where they parse)."""
     params = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set takes key=value (got {item!r})")
+            raise SystemExit(f"env parameters take KEY=VALUE (got {item!r})")
         try:
             params[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -61,7 +67,7 @@ def _random_policy(env):
 def run(args) -> dict:
     """Play `args.steps` steps; returns {"steps", "episodes", "mean_return", "frames"}."""
     render_mode = "rgb_array" if (args.video or args.frame) else "human"
-    if render_mode == "human" and sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if render_mode == "human" and not has_display():
         raise SystemExit("no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png")
     config = {"num_envs": args.num_envs, "width": args.width, "height": args.height}
     policy = load_policy(args.checkpoint) if args.checkpoint else None
@@ -86,8 +92,7 @@ def run(args) -> dict:
             if writer:
                 writer.add(env.render())
             if step % 100 == 0 or step == steps:
-                mean = sum(returns) / len(returns) if returns else math.nan
-                print(f"step {step}/{steps}  episodes finished {len(returns)}  mean return {mean:.1f}  "
+                print(f"step {step}/{steps}  episodes finished {len(returns)}  mean return {_mean(returns):.1f}  "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
         if args.frame:
             from PIL import Image
@@ -100,8 +105,7 @@ def run(args) -> dict:
             frames = writer.frames
             print(f"saved {args.video} ({frames} frames at {writer.fps:g} fps)", flush=True)
         env.close()
-    mean = sum(returns) / len(returns) if returns else math.nan
-    return {"steps": steps, "episodes": len(returns), "mean_return": mean, "frames": frames}
+    return {"steps": steps, "episodes": len(returns), "mean_return": _mean(returns), "frames": frames}
 
 
 def main(argv=None) -> None:

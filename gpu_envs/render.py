@@ -164,6 +164,11 @@ class GridScene:
             self._shift(scene, start, self.offsets[env])
 
 
+def has_display() -> bool:
+    """Whether windows can open here: always off Linux; on Linux, when DISPLAY or WAYLAND_DISPLAY is set."""
+    return sys.platform != "linux" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _gl_context_class(choice: str):
     if choice == "egl":
         from mujoco.egl import GLContext
@@ -183,8 +188,7 @@ def make_gl_context(width: int, height: int):
     is available, else EGL (a GPU's driver, or Mesa's software renderer), then OSMesa.
     """
     chosen = os.environ.get("MUJOCO_GL", "").lower().strip()
-    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
-    choices = [chosen] if chosen else (["glfw"] if has_display else ["egl", "osmesa"])
+    choices = [chosen] if chosen else (["glfw"] if has_display() else ["egl", "osmesa"])
     errors = []
     for choice in choices:
         try:
@@ -241,16 +245,16 @@ class ViewerQuit(KeyboardInterrupt):
 class HumanViewer:
     """MuJoCo's interactive viewer showing the grid; V pauses and resumes the picture, Esc quits.
 
-    Training goes on while the picture is paused or after the window is closed: `show`
-    then returns without copying anything from the GPU (`wants_frame` is False). After Esc,
-    the next `show` raises `ViewerQuit` in the thread that steps the env.
+    Training goes on while the picture is paused or after the window is closed: the env then
+    copies nothing from the GPU (`wants_frame` is False). After Esc, the env's next
+    `raise_if_quit` raises `ViewerQuit` in the thread that steps the env.
     """
 
     PAUSE_KEY = ord("V")
     QUIT_KEY = 256  # GLFW_KEY_ESCAPE
 
     def __init__(self, grid: GridScene):
-        if sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if not has_display():
             raise RuntimeError("render_mode='human' needs a display (DISPLAY is not set). On a headless "
                                "machine use render_mode='rgb_array' (MUJOCO_GL=egl) and record a video")
         import mujoco.viewer
@@ -274,14 +278,17 @@ class HumanViewer:
             self.paused = not self.paused
             print(f"viewer: rendering {'paused' if self.paused else 'resumed'} (training goes on)", flush=True)
 
-    @property
-    def wants_frame(self) -> bool:
-        return self.quit_requested or (not self.paused and self._handle.is_running())
-
-    def show(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
+    def raise_if_quit(self) -> None:
+        """Raise `ViewerQuit` once after Esc was pressed."""
         if self.quit_requested:
             self.quit_requested = False
             raise ViewerQuit("Esc pressed in the viewer")
+
+    @property
+    def wants_frame(self) -> bool:
+        return not self.paused and self._handle.is_running()
+
+    def show(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
         with self._handle.lock():
             self.grid.pose(self._data, qpos[0], mocap_pos[0], mocap_quat[0])
             self._handle.user_scn.ngeom = 0

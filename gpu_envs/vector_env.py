@@ -74,8 +74,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
         else:
             self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
-        shown = min(self.render_config.num_envs, self.num_envs)
-        self._shown_fn = jax.jit(lambda state: self._shown(state, shown))
+        self._shown_count = min(self.render_config.num_envs, self.num_envs)  # envs render() draws
+        self._shown_fn = jax.jit(self._shown)
         self._renderer = None  # built by the first render()
         self._fields = None
         self._last_output = None  # the latest step's output buffer(s), for inspection and tests
@@ -160,8 +160,10 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if self._renderer is None:
             self._renderer = self._make_renderer()
         if self.render_mode == "human":
-            if self._renderer is not _NO_VIEWER and self._renderer.wants_frame:
-                self._renderer.show(*self._shown_on_host())
+            if self._renderer is not _NO_VIEWER:
+                self._renderer.raise_if_quit()
+                if self._renderer.wants_frame:
+                    self._renderer.show(*self._shown_on_host())
             return None
         return self._renderer.render(*self._shown_on_host())
 
@@ -174,8 +176,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _shown(self, state, count: int) -> jax.Array:
-        """The first `count` envs' qpos, mocap_pos and mocap_quat in one (k, nq + 7m) array."""
+    def _shown(self, state) -> jax.Array:
+        """The shown envs' qpos, mocap_pos and mocap_quat in one (k, nq + 7m) array."""
+        count = self._shown_count
         physics = self.task.physics(state.task)
         parts = (physics.qpos[:count], physics.mocap_pos[:count].reshape(count, -1),
                  physics.mocap_quat[:count].reshape(count, -1))
@@ -190,7 +193,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def _make_renderer(self):
         config = self.render_config
-        grid = GridScene(self.task.sim.mj_model, min(config.num_envs, self.num_envs), config, self.task.camera,
+        grid = GridScene(self.task.sim.mj_model, self._shown_count, config, self.task.camera,
                          max_width=config.width, max_height=config.height)
         if self.render_mode == "human":
             try:
