@@ -160,6 +160,13 @@ def test_record_video_saves_clips_of_the_asked_length(tmp_path):
     assert env.device.type == "cpu"  # attributes the adapters need come from the env
 
 
+@pytest.mark.parametrize("kwargs, message", [({"every": 0}, "every must be >= 1"), ({"length": 0}, "length must be >= 1")])
+def test_record_video_refuses_empty_schedules(rendered_cartpole, tmp_path, kwargs, message):
+    pytest.importorskip("imageio_ffmpeg")
+    with pytest.raises(ValueError, match=message):
+        RecordVideo(rendered_cartpole, tmp_path, **kwargs)
+
+
 def test_record_video_needs_rgb_array(cartpole, tmp_path):
     pytest.importorskip("imageio_ffmpeg")
     with pytest.raises(ValueError, match="render_mode='rgb_array'"):
