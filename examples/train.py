@@ -58,7 +58,8 @@ def make_env(cfg: DictConfig, main_rank: bool = True):
     params = OmegaConf.to_container(cfg.task.env.params, resolve=True)
     video = cfg.video and main_rank
     render_mode = "rgb_array" if video else (None if cfg.headless or not main_rank else "human")
-    print(f"creating {cfg.task.env.id} with {num_envs} envs on {device}", flush=True)
+    if main_rank:
+        say(f"creating {cfg.task.env.id} with {num_envs} envs on {device}")
     env = gym.make_vec(cfg.task.env.id, num_envs=num_envs, device=device, render_mode=render_mode,
                        render_config={"num_envs": int(cfg.render_envs)}, **params)
     if video:
@@ -68,9 +69,17 @@ def make_env(cfg: DictConfig, main_rank: bool = True):
         length = int(cfg.video_length) if cfg.video_length not in ("", None) else None
         env = RecordVideo(env, folder, every=int(cfg.video_interval), length=length,
                           name_prefix="test" if cfg.test else "train")
+    start = time.perf_counter()
     env.reset(seed=cfg.seed)  # compile reset and step now; the trainer resets again
     env.step(torch.zeros(env.action_space.shape, device=env.device))
+    if main_rank:
+        say(f"compiled the env's reset and step in {time.perf_counter() - start:.1f} s")
     return env
+
+
+def say(message: str) -> None:
+    """A start-up progress line, stamped with seconds since the command's start."""
+    print(f"[{time.perf_counter() - START:6.1f} s] {message}", flush=True)
 
 
 @hydra.main(version_base=None, config_path="cfg", config_name="config")
@@ -90,13 +99,20 @@ def main(cfg: DictConfig) -> None:
         cfg.sim_device = cfg.rl_device = device  # each rank on its own GPU
         cfg.seed = cfg.seed + ranks.rank  # distinct env and sampling streams per rank
     torch.manual_seed(cfg.seed)
-    # Import the RL library (5-11 s for rl_games) while the env compiles: XLA releases the GIL.
+    # Import the RL library (4-5 s for rl_games on the H100 machine) while the env compiles: XLA releases the GIL.
+    # gpu_envs (JAX, MuJoCo) is imported first: two imports at once only take turns on the GIL.
+    import gpu_envs  # noqa: F401
+
     module = f"trainers.{library}_trainer"
     importer = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
     importer.start()
     env = make_env(cfg, main_rank=ranks.is_main)
+    if importer.is_alive() and ranks.is_main:
+        say(f"waiting for {library} to finish importing")
     importer.join()
     trainer = importlib.import_module(module)
+    if ranks.is_main:
+        say(f"{library} imported; setting up {'the replay' if cfg.test else 'training'}")
     try:
         if cfg.test:
             trainer.play(env, cfg)

@@ -9,9 +9,23 @@ import os
 import torch
 
 from omegaconf import OmegaConf
-from rl_games.common import env_configurations, vecenv
-from rl_games.common.algo_observer import AlgoObserver
-from rl_games.torch_runner import Runner
+
+
+def _without_torch_compile(fn=None, **kwargs):
+    return fn if fn is not None else (lambda f: f)
+
+
+# rl_games' bundled test envs (rl_games.envs, imported by env_configurations) apply
+# torch.compile to a function at import time, which loads more of TorchDynamo/Inductor
+# (docs/training.md, start-up); nothing here uses them, so the decorator is a no-op while
+# rl_games imports.
+_torch_compile, torch.compile = torch.compile, _without_torch_compile
+try:
+    from rl_games.common import env_configurations, vecenv
+    from rl_games.common.algo_observer import AlgoObserver
+    from rl_games.torch_runner import Runner
+finally:
+    torch.compile = _torch_compile
 
 from gpu_envs.wrappers.rl_games import RlGamesVecEnv
 
