@@ -77,10 +77,3 @@ def test_bad_options_are_value_errors(kwargs, match):
 def test_mass_randomization_with_the_warp_backend_is_refused():
     with pytest.raises(ValueError, match=r"backend='warp' needs object_mass_scale=\(1.0, 1.0\)"):
         gym.make_vec("GpuAllegroHand-v0", num_envs=1, randomize=True, backend="warp")
-
-
-def test_a_urdf_hand_is_refused_with_the_conversion_path(tmp_path):
-    urdf = """<robot name="hand"><link name="palm"><inertial><mass value="0.4"/>
-      <inertia ixx="1e-3" iyy="1e-3" izz="1e-3" ixy="0" ixz="0" iyz="0"/></inertial></link></robot>"""
-    with pytest.raises(AssetError, match="A URDF holds the hand only"):
-        load_hand_scene(_write(tmp_path, urdf, name="hand.urdf"))

@@ -23,6 +23,7 @@ Episodes are truncated after 600 steps.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -62,7 +63,9 @@ class AllegroHandConfig:
     reset_dof_pos_noise: float = 0.2  # fraction of the way to a random point of each joint range
     reset_dof_vel_noise: float = 0.0  # rad/s
     consecutive_successes_average: float = 0.1  # weight of the newest finished episodes
-    hand_model: str = "allegro_hand.xml"  # a shipped scene's name or a path to your MJCF
+    hand_model: str = "allegro_hand.xml"  # a shipped scene's name, or a path to your MJCF scene or URDF hand
+    urdf_joint_names: tuple | None = None  # URDF hand: its 16 joints in our order (None: the vendor's names)
+    urdf_tip_links: tuple | None = None  # URDF hand: index, middle, ring, thumb tip links (None: the vendor's)
     # Domain randomization (the reference's set; off by default). Physical parameters are drawn
     # per env at every reset; noise is drawn every step.
     randomize: bool = False
@@ -103,8 +106,10 @@ class AllegroHandTask:
         if not 0.0 < config.actions_moving_average <= 1.0:
             raise ValueError(f"actions_moving_average must be in (0, 1] (got {config.actions_moving_average})")
         self.config = config
-        path = config.hand_model if ("/" in config.hand_model or "\\" in config.hand_model) else asset_path(config.hand_model)
-        mj_model = load_hand_scene(path)
+        path = Path(config.hand_model)
+        if not (path.parent != Path(".") or path.exists()):  # a bare name: a shipped scene
+            path = asset_path(config.hand_model)
+        mj_model = load_hand_scene(path, config.urdf_joint_names, config.urdf_tip_links)
         self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)
         if self._randomize_mass and backend == "auto":
             backend = "jax"  # the only backend that randomizes the cube's mass correctly

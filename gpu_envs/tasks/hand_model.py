@@ -1,6 +1,7 @@
 """Loading and validating the hand + cube scene that GpuAllegroHand-v0 simulates.
 
-A scene (ours, assets/allegro_hand.xml, or a user's MJCF passed as `hand_model=`) must have:
+A scene (ours, assets/allegro_hand.xml, a user's MJCF passed as `hand_model=`, or ours with
+the hand of a user's URDF, see urdf_hand.py) must have:
 the 16 hand joints named in `HAND_JOINTS`, first and in that order, hinged and limited; one
 position actuator per hand joint in the same order; a body "object" whose free joint follows
 the hand joints; a mocap body "goal"; fingertip geoms `HAND_TIPS` that collide; and no mesh
@@ -22,16 +23,26 @@ HAND_JOINTS = tuple(f"{f}j{i}" for f in FINGERS for i in range(4))
 HAND_TIPS = tuple(f"{f}_tip" for f in FINGERS)
 
 
-def load_hand_scene(path: str | os.PathLike) -> mujoco.MjModel:
-    """Compile and validate a hand scene; raises `AssetError` naming every problem."""
-    model = load_model(path)
+def load_hand_scene(path: str | os.PathLike, urdf_joint_names=None, urdf_tip_links=None) -> mujoco.MjModel:
+    """Compile and validate a hand scene; raises `AssetError` naming every problem.
+
+    path: an MJCF scene (everything the task needs, see the module docstring) or a URDF hand,
+    which `urdf_hand.scene_from_urdf` puts into our scene in place of our hand;
+    urdf_joint_names (16) and urdf_tip_links (4) name its joints and tip links when they are
+    not the vendor's (None).
+    """
+    if str(path).lower().endswith(".urdf"):
+        from .urdf_hand import VENDOR_JOINTS, VENDOR_TIPS, scene_from_urdf
+
+        model = scene_from_urdf(path, urdf_joint_names or VENDOR_JOINTS, urdf_tip_links or VENDOR_TIPS)
+    else:
+        model = load_model(path)
     problems = scene_problems(model)
     if problems:
         hint = ""
-        if str(path).lower().endswith(".urdf"):
-            hint = ("\nA URDF holds the hand only. Convert it to MJCF (mujoco.mj_saveLastXML after loading "
-                    "it with mujoco.MjModel.from_xml_path), rename its joints, and add the actuators, the "
-                    "'object' and the 'goal' as assets/allegro_hand.xml does (docs/envs/allegro_hand.md).")
+        if str(path).lower().endswith(".urdf") and problems[0].startswith("the first 16 joints"):
+            hint = ("\nMuJoCo numbers joints depth-first in the order the URDF lists them: the index, middle, "
+                    "ring and thumb chains must come in that order.")
         raise AssetError(f"{path} is not a usable hand scene:\n  - " + "\n  - ".join(problems) + hint)
     return model
 
