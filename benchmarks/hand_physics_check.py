@@ -6,7 +6,9 @@ Two full episodes (600 steps) per env: one with zero action (every joint held at
 its range: the cube must stay in the hand) and one with random actions (nothing may blow up).
 Reports the fraction of envs whose cube fell (at all, and after the first second, once the
 dropped cube has landed and the fingers have closed), the cube's mean height change, physics
-resets (non-finite state) and goals reached.
+resets (non-finite state) and goals reached; under zero action, for each env whose cube first
+fell after the first second, the step it fell and the slowest the cube moved in between (about 0 for a cube that
+had come to rest).
 """
 
 from __future__ import annotations
@@ -29,14 +31,21 @@ def episode(env, policy: str, seed: int) -> dict:
     fell_late = torch.zeros(n, dtype=torch.bool, device=env.device)  # after the first 30 steps (1 s)
     unstable = torch.zeros(n, dtype=torch.bool, device=env.device)
     goals = torch.zeros(n, device=env.device)
+    # the slowest the cube moved (m/s plus rad/s) between the first second and its fall: a
+    # cube that fell late after coming to rest shows ~0 here, one still rolling does not
+    calmest = torch.full((n,), float("inf"), device=env.device)
+    fall_step = torch.full((n,), -1, dtype=torch.long, device=env.device)
     gen = torch.Generator(device=env.device).manual_seed(seed)
     for t in range(env.task.max_episode_steps - 1):
         action = (torch.zeros(n, 16, device=env.device) if policy == "zero"
                   else torch.rand(n, 16, device=env.device, generator=gen) * 2 - 1)
         obs, _, terminated, _, infos = env.step(action)
-        fell |= terminated
+        fall_step = torch.where(terminated & ~fell, t, fall_step)
         if t >= 30:
+            speed = obs[:, 55:58].norm(dim=1) + 5.0 * obs[:, 58:61].norm(dim=1)  # lin + ang (obs holds 0.2 x)
+            calmest = torch.where(fell | terminated, calmest, torch.minimum(calmest, speed))
             fell_late |= terminated
+        fell |= terminated
         unstable |= infos["sim_unstable"]
         goals += infos["goal_reached"].float()
     stayed = ~fell
@@ -44,7 +53,10 @@ def episode(env, policy: str, seed: int) -> dict:
     return {"policy": policy, "fell_fraction": fell.float().mean().item(),
             "fell_after_first_second_fraction": fell_late.float().mean().item(),
             "mean_height_change_m": drift, "physics_resets": int(unstable.sum()),
-            "goals_reached": int(goals.sum())}
+            "goals_reached": int(goals.sum()),
+            "first_falls_after_first_second": [
+                {"env": i, "fell_at_step": int(fall_step[i]), "calmest_speed_before": round(float(calmest[i]), 4)}
+                for i in torch.nonzero(fall_step >= 30).flatten().tolist()] if policy == "zero" else None}
 
 
 def main() -> None:

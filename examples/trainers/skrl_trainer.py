@@ -6,6 +6,7 @@ import math
 import os
 
 import torch
+from omegaconf import OmegaConf
 
 # skrl starts its own NCCL process group at import when WORLD_SIZE > 1, which cannot work on the
 # CPU; train.py starts the group itself (NCCL or gloo) and `_join_skrl` tells skrl about it.
@@ -72,7 +73,7 @@ class TrackedEnv(SkrlVecEnv):
 
 
 def _agent(env, cfg) -> tuple[PPO, PPO_CFG]:
-    p = cfg.train.params.config
+    p = OmegaConf.merge(cfg.train.params.config, cfg.train.get("skrl") or {})  # the train config's skrl-only keys win
     units = list(cfg.train.params.network.mlp.units)
     net = [{"name": "net", "input": "OBSERVATIONS", "layers": units, "activations": "elu"}]
     spaces = dict(observation_space=env.observation_space, action_space=env.action_space, device=env.device)
