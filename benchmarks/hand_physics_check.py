@@ -7,8 +7,8 @@ its range: the cube must stay in the hand) and one with random actions (nothing 
 Reports the fraction of envs whose cube fell (at all, and after the first second, once the
 dropped cube has landed and the fingers have closed), the cube's mean height change, physics
 resets (non-finite state) and goals reached; under zero action, for each env whose cube first
-fell after the first second, the step it fell and the slowest the cube moved in between (about 0 for a cube that
-had come to rest).
+fell after the first second, the step it fell and the slowest the cube moved in between
+(about 0 for a cube that had come to rest).
 """
 
 from __future__ import annotations

@@ -39,17 +39,23 @@ def asset_path(name: str) -> Path:
     return root / name
 
 
+def require_model_file(path: str | os.PathLike) -> Path:
+    """`path` as a Path; raises `AssetError` naming it when it does not exist or is not a file."""
+    path = Path(path)
+    if not path.exists():
+        raise AssetError(f"model file not found: {path}")
+    if not path.is_file():
+        raise AssetError(f"model path is not a file: {path}")
+    return path
+
+
 def load_model(path: str | os.PathLike) -> mujoco.MjModel:
     """Compile an MJCF (or URDF) file into a `mujoco.MjModel`.
 
     Raises `AssetError` naming the file when it does not exist, is not a file, or MuJoCo
     rejects it (bad XML, unknown attributes, missing meshes); MuJoCo's message is included.
     """
-    path = Path(path)
-    if not path.exists():
-        raise AssetError(f"model file not found: {path}")
-    if not path.is_file():
-        raise AssetError(f"model path is not a file: {path}")
+    path = require_model_file(path)
     try:
         return mujoco.MjModel.from_xml_path(str(path))
     except ValueError as err:  # MuJoCo reports XML and compile errors as ValueError

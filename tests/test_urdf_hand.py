@@ -128,3 +128,13 @@ def test_visual_meshes_are_dropped_not_loaded(tmp_path):
     visual = '<visual><geometry><mesh filename="package://hand/meshes/link_1.0.stl"/></geometry></visual>'
     text = allegro_urdf().replace('<link name="link_1.0">', '<link name="link_1.0">' + visual, 1)
     assert load_hand_scene(_write(tmp_path, text)).nmesh == 0
+
+
+def test_a_wrong_count_of_urdf_names_is_named(vendor_urdf):
+    with pytest.raises(AssetError, match="urdf_joint_names needs 16 names and urdf_tip_links 4"):
+        load_hand_scene(vendor_urdf, urdf_joint_names=("joint_0.0",))
+
+
+def test_urdf_names_with_an_mjcf_scene_are_refused():
+    with pytest.raises(ValueError, match="apply to a URDF hand_model only"):
+        load_hand_scene(asset_path("allegro_hand.xml"), urdf_joint_names=tuple(f"j{i}" for i in range(16)))

@@ -107,7 +107,7 @@ class AllegroHandTask:
             raise ValueError(f"actions_moving_average must be in (0, 1] (got {config.actions_moving_average})")
         self.config = config
         path = Path(config.hand_model)
-        if not (path.parent != Path(".") or path.exists()):  # a bare name: a shipped scene
+        if path.parent == Path(".") and not path.exists():  # a bare name: a shipped scene
             path = asset_path(config.hand_model)
         mj_model = load_hand_scene(path, config.urdf_joint_names, config.urdf_tip_links)
         self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)

@@ -31,16 +31,19 @@ def load_hand_scene(path: str | os.PathLike, urdf_joint_names=None, urdf_tip_lin
     urdf_joint_names (16) and urdf_tip_links (4) name its joints and tip links when they are
     not the vendor's (None).
     """
-    if str(path).lower().endswith(".urdf"):
+    is_urdf = str(path).lower().endswith(".urdf")
+    if is_urdf:
         from .urdf_hand import VENDOR_JOINTS, VENDOR_TIPS, scene_from_urdf
 
         model = scene_from_urdf(path, urdf_joint_names or VENDOR_JOINTS, urdf_tip_links or VENDOR_TIPS)
+    elif urdf_joint_names is not None or urdf_tip_links is not None:
+        raise ValueError(f"urdf_joint_names and urdf_tip_links apply to a URDF hand_model only (got {path})")
     else:
         model = load_model(path)
     problems = scene_problems(model)
     if problems:
         hint = ""
-        if str(path).lower().endswith(".urdf") and problems[0].startswith("the first 16 joints"):
+        if is_urdf and problems[0].startswith("the first 16 joints"):
             hint = ("\nMuJoCo numbers joints depth-first in the order the URDF lists them: the index, middle, "
                     "ring and thumb chains must come in that order.")
         raise AssetError(f"{path} is not a usable hand scene:\n  - " + "\n  - ".join(problems) + hint)

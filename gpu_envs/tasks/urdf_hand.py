@@ -17,7 +17,7 @@ from pathlib import Path
 
 import mujoco
 
-from ..sim import AssetError, asset_path
+from ..sim import AssetError, asset_path, require_model_file
 from .hand_model import HAND_JOINTS, HAND_TIPS
 
 # The vendor's allegro_hand_description: joint_0.0-3.0 index, 4.0-7.0 middle, 8.0-11.0 ring,
@@ -37,10 +37,7 @@ def _copy(value):
 
 
 def _urdf_spec(path: Path) -> mujoco.MjSpec:
-    if not path.exists():
-        raise AssetError(f"model file not found: {path}")
-    if not path.is_file():
-        raise AssetError(f"model path is not a file: {path}")
+    require_model_file(path)
     try:
         spec = mujoco.MjSpec.from_file(str(path))
     except ValueError as err:
