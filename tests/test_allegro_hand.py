@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from gpu_envs.sim import asset_path
 from gpu_envs.tasks import quat
 from gpu_envs.tasks.allegro_hand import AllegroHandConfig, AllegroHandTask
 
@@ -87,8 +88,17 @@ def test_fall_is_flagged_beyond_fall_dist(task):
     assert fell
 
 
-def test_relative_control_moves_targets_by_speed_times_dt():
-    task = AllegroHandTask(AllegroHandConfig(control="relative"))
+@pytest.mark.parametrize("timestep", [None, 1 / 120])
+def test_relative_control_moves_targets_by_speed_times_dt(tmp_path, timestep):
+    """The reference's increment (dof_speed_scale x its sim dt of 1/60 s) whatever the scene's timestep."""
+    config = AllegroHandConfig(control="relative")
+    if timestep is not None:
+        scene = tmp_path / "fine_hand.xml"
+        scene.write_text(asset_path("allegro_hand.xml").read_text().replace(
+            'timestep="0.016666666666666666"', f'timestep="{timestep!r}"'))
+        config = AllegroHandConfig(control="relative", hand_model=str(scene), substeps=4)
+    task = AllegroHandTask(config)
+    assert task.sim.mj_model.opt.timestep == pytest.approx(timestep or 1 / 60)
     state = task.reset(jax.random.PRNGKey(0))
     targets = task.targets_for(state, jnp.full(16, 0.5))
     expected = np.clip(state.targets + 20.0 * (1 / 60) * 0.5, task.lower, task.upper)

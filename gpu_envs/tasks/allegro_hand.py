@@ -2,9 +2,11 @@
 
 Action (16, in [-1, 1]): joint position targets. "absolute" control (default) maps the action
 onto each joint's range and blends it with the previous target by `actions_moving_average`;
-"relative" control adds `dof_speed_scale * physics_dt * action` to the previous target.
-Targets are clamped to the joint ranges and held by the position actuators (kp 3, kv 0.1,
-|torque| <= 0.5 N m) for `substeps` physics steps of 1/60 s (control at 30 Hz).
+"relative" control adds `dof_speed_scale * (1/60 s) * action` to the previous target (the
+reference's sim dt, whatever the scene's timestep). Targets are clamped to the joint ranges and
+held by the position actuators (kp 3, kv 0.1, |torque| <= 0.5 N m) for `substeps` physics steps
+of 1/60 s (control at 30 Hz; the reference steps PhysX at 1/120 s: docs/envs/allegro_hand.md says
+why we do not).
 
 Observations (float32, clipped to +-5; quaternions are MuJoCo's (w, x, y, z)):
   full_no_vel (50): joint positions scaled to [-1, 1] (16), object position (3) and
@@ -36,6 +38,7 @@ from . import quat
 from .base import TaskStep
 from .hand_model import load_hand_scene
 
+RELATIVE_CONTROL_DT = 1.0 / 60.0  # s: IsaacGymEnvs' sim dt, which its relative control scales actions by
 OBS_DIMS = {"full_no_vel": 50, "full": 72, "full_state": 88}
 CONTROLS = ("absolute", "relative")
 
@@ -122,7 +125,6 @@ class AllegroHandTask:
         self.obs_bound = float(config.clip_observations)
         self.max_episode_steps = int(config.max_episode_steps)
         self.dt = self.sim.dt
-        self.physics_dt = float(mj_model.opt.timestep)
 
         lower, upper = mj_model.jnt_range[:16].T.astype(np.float32)
         self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
@@ -227,7 +229,7 @@ class AllegroHandTask:
             scaled = self.lower + 0.5 * (action + 1.0) * (self.upper - self.lower)
             targets = c.actions_moving_average * scaled + (1.0 - c.actions_moving_average) * state.targets
         else:
-            targets = state.targets + c.dof_speed_scale * self.physics_dt * action
+            targets = state.targets + c.dof_speed_scale * RELATIVE_CONTROL_DT * action
         return jnp.clip(targets, self.lower, self.upper)
 
     def reward(self, obj_pos, obj_quat, goal_quat, action):
