@@ -1,6 +1,7 @@
 """Throughput benchmark: public `env.step()` against the in-jit ceiling of the same step.
 
     python -m gpu_envs.benchmark --env GpuCartpole-v0 --num-envs 4096,65536,262144 [--backend jax]
+    python -m gpu_envs.benchmark --env GpuAllegroHand-v0 --num-envs 16384 --param substeps=4 hand_model=my.xml
 
 Per env count it prints env steps/s through `env.step()` (torch actions in, torch tensors out),
 env steps/s of the same compiled step run inside `lax.scan` (the ceiling: no Python, no
@@ -19,6 +20,8 @@ import gpu_envs  # noqa: F401  (registers envs; sets JAX memory defaults before 
 import gymnasium as gym
 import jax
 import torch
+
+from gpu_envs.play import parse_params
 
 
 def _sync(env) -> None:
@@ -56,9 +59,13 @@ def _ceiling(env, steps: int) -> float:
     return steps * env.num_envs / elapsed
 
 
-def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup: int, device=None) -> dict:
-    """One benchmark row for `num_envs` envs (see the module docstring); backend None: the env's default."""
-    kwargs = {} if backend is None else {"backend": backend}
+def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup: int, device=None,
+            params: dict | None = None) -> dict:
+    """One benchmark row for `num_envs` envs (see the module docstring); backend None: the env's default.
+
+    params: the env's keyword arguments (its config fields), e.g. {"substeps": 4}.
+    """
+    kwargs = dict(params or {}) if backend is None else {**(params or {}), "backend": backend}
     env = gym.make_vec(env_id, num_envs=num_envs, device=device, **kwargs)
     env.reset(seed=0)
     action = torch.zeros(env.action_space.shape, device=env.device)
@@ -77,6 +84,7 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     ceiling = _ceiling(env, steps)
     row = {
         "env": env_id, "backend": env.backend, "num_envs": num_envs, "device": str(env.jax_device),
+        "params": dict(params or {}),
         "step_per_s": per_call, "ceiling_per_s": ceiling, "ratio": per_call / ceiling,
         "physics_steps_per_s": per_call * env.task.sim.substeps,
         "ms_per_step": 1e3 * num_envs / per_call, "ceiling_ms_per_step": 1e3 * num_envs / ceiling,
@@ -109,16 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: JAX's default device)")
     parser.add_argument("--steps", type=int, default=200, help="timed env steps per measurement")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="env keyword arguments, e.g. substeps=4 hand_model=path/to/scene.xml")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    params = parse_params(args.param)
     sizes = [int(n) for n in args.num_envs.split(",") if n]
-    print(f"{args.env}, backend={args.backend or 'default'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+    print(f"{args.env}, backend={args.backend or 'default'}, params={params or 'default'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"{args.steps} timed steps", flush=True)
     print("| num_envs | env.step() steps/s | in-jit steps/s | ratio | ms/step | in-jit ms | compile s | GPU MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for n in sizes:
-        row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device)
+        row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device, params)
         rows.append(row)
         print(_fmt(row), flush=True)
     write_rows(rows, args.json)
