@@ -65,7 +65,9 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
 
     params: the env's keyword arguments (its config fields), e.g. {"substeps": 4}.
     """
-    kwargs = dict(params or {}) if backend is None else {**(params or {}), "backend": backend}
+    kwargs = dict(params or {})
+    if backend is not None:
+        kwargs["backend"] = backend
     env = gym.make_vec(env_id, num_envs=num_envs, device=device, **kwargs)
     env.reset(seed=0)
     action = torch.zeros(env.action_space.shape, device=env.device)
