@@ -28,6 +28,12 @@ class Progress:
         self.best_return = -math.inf
         self.last = {}
         self._mark = (0, self.start)  # (env steps, time) at the previous line
+        self._first_steps = 0  # env steps already done by a resumed checkpoint
+
+    def resume_from(self, env_steps: int) -> None:
+        """Count rates and the summary from `env_steps`, a resumed checkpoint's env steps."""
+        self._first_steps = int(env_steps)
+        self._mark = (self._first_steps, self._mark[1])
 
     def time_up(self) -> bool:
         """Whether max_time has passed since the start."""
@@ -61,8 +67,10 @@ class Progress:
         if not last:
             print("no iteration finished", flush=True)
             return
-        print(f"done: {last['iteration']} iterations, {last['env_steps']:,} env steps in {last['elapsed_s']:.1f} s "
-              f"({last['env_steps'] / max(last['elapsed_s'], 1e-9):,.0f} env steps/s, env + learner); "
+        steps = last["env_steps"] - self._first_steps  # this run's, not the resumed checkpoint's
+        resumed = f" (resumed at {self._first_steps:,})" if self._first_steps else ""
+        print(f"done: {last['iteration']} iterations, {steps:,} env steps{resumed} in {last['elapsed_s']:.1f} s "
+              f"({steps / max(last['elapsed_s'], 1e-9):,.0f} env steps/s, env + learner); "
               f"final mean return {last['mean_return']:.2f}, best {self.best_return:.2f}"
               + (f"; checkpoint {checkpoint}" if checkpoint else ""), flush=True)
 

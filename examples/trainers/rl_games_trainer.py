@@ -127,6 +127,7 @@ def train(env, cfg) -> str:
     agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
     if cfg.checkpoint:
         agent.restore(cfg.checkpoint)
+        progress.resume_from(agent.frame)
     name = agent.config["name"]
     try:
         agent.train()

@@ -69,6 +69,8 @@ def train(env, cfg) -> str:
     progress = progress_for(cfg, env.num_envs)
     venv = _venv(env, cfg, training=True)
     model = PPO.load(cfg.checkpoint, env=venv) if cfg.checkpoint else _model(venv, cfg, str(env.device))
+    if cfg.checkpoint:
+        progress.resume_from(model.num_timesteps)
     directory = os.path.join(cfg.train_dir, p.name, "nn")
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{p.name}.zip")
