@@ -112,3 +112,16 @@ def test_skrl_path_learns_cartpole(tmp_path):
     out = run_cli("train.library=skrl", "max_iterations=50", "num_envs=512", "seed=42", tmp_path=tmp_path)
     final = out.split("final mean return ")[1].split(",")[0]
     assert float(final) > 300, out[-2000:]
+
+
+def test_torch_compile_option_wraps_the_model_and_keeps_the_plain_module_for_export():
+    sys.path.insert(0, str(EXAMPLES))
+    import torch
+    from trainers.rl_games_trainer import compile_model, uncompiled
+
+    model = torch.nn.Linear(2, 2)
+    agent = type("Agent", (), {"model": model})()
+    compile_model(agent, False)  # the shipped configs' setting
+    assert agent.model is model
+    compile_model(agent, "reduce-overhead")
+    assert agent.model is not model and uncompiled(agent.model) is model

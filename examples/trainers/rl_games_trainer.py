@@ -98,6 +98,20 @@ def export_policy(model, obs_dim: int, path: str) -> str:
     return path
 
 
+def compile_model(agent, mode) -> None:
+    """Apply torch.compile to the agent's model as rl_games' own Runner does for `torch_compile`
+    (False: off; True: mode "default"; or a mode name such as "reduce-overhead"), after any
+    restore so that checkpoint keys match. Checkpoints saved from it load uncompiled."""
+    if mode is False or mode is None:
+        return
+    agent.model = torch.compile(agent.model, mode="default" if mode is True else str(mode))
+
+
+def uncompiled(model):
+    """The module under a torch.compile wrapper (the module itself if not compiled)."""
+    return getattr(model, "_orig_mod", model)
+
+
 def _runner(env, cfg, progress: Progress, reducer: MetricReducer | None = None) -> Runner:
     """An rl_games Runner whose trainer and player both use `env` (already compiled)."""
     wrapped = RlGamesVecEnv(env, seed=cfg.seed)
@@ -128,6 +142,7 @@ def train(env, cfg) -> str:
     if cfg.checkpoint:
         agent.restore(cfg.checkpoint)
         progress.resume_from(agent.frame)
+    compile_model(agent, agent.config.get("torch_compile", False))
     name = agent.config["name"]
     try:
         agent.train()
@@ -136,10 +151,11 @@ def train(env, cfg) -> str:
         path = os.path.join(agent.nn_dir, f"{name}_interrupted")
         if ranks.is_main:
             print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}.pth", flush=True)
-    report_sync(ranks, agent.model)
+    model = uncompiled(agent.model)
+    report_sync(ranks, model)
     if ranks.is_main:
         agent.save(path)
-        export_policy(agent.model, env.single_observation_space.shape[0], path + "_policy.pt")
+        export_policy(model, env.single_observation_space.shape[0], path + "_policy.pt")
     progress.summary(path + ".pth")
     return path + ".pth"
 
