@@ -68,6 +68,10 @@ def test_unknown_parameter_is_a_type_error():
     ({"obs_type": "pixels"}, "obs_type must be"),
     ({"control": "torque"}, "control must be"),
     ({"actions_moving_average": 0.0}, "actions_moving_average"),
+    ({"timestep": 0.0}, "timestep must be a positive number of seconds"),
+    ({"timestep": float("nan")}, "timestep must be a positive number of seconds"),
+    ({"solver_iterations": 0}, "solver_iterations must be a positive integer"),
+    ({"solver_iterations": 2.5}, "solver_iterations must be a positive integer"),
 ])
 def test_bad_options_are_value_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -5,8 +5,9 @@ onto each joint's range and blends it with the previous target by `actions_movin
 "relative" control adds `dof_speed_scale * (1/60 s) * action` to the previous target (the
 reference's sim dt, whatever the scene's timestep). Targets are clamped to the joint ranges and
 held by the position actuators (kp 3, kv 0.1, |torque| <= 0.5 N m) for `substeps` physics steps
-of 1/60 s (control at 30 Hz; the reference steps PhysX at 1/120 s: docs/envs/allegro_hand.md says
-why we do not).
+of `timestep` (by default 2 of 1/60 s: control at 30 Hz; the reference steps PhysX at 1/120 s,
+4 per action, which `timestep=1/120, substeps=4, solver_iterations=8` reproduces:
+docs/envs/allegro_hand.md, "Physics rate").
 
 Observations (float32, clipped to +-5; quaternions are MuJoCo's (w, x, y, z)):
   full_no_vel (50): joint positions scaled to [-1, 1] (16), object position (3) and
@@ -53,7 +54,9 @@ class AllegroHandConfig:
     dof_speed_scale: float = 20.0  # relative control: rad/s per unit action
     max_episode_steps: int = 600
     clip_observations: float = 5.0
-    substeps: int = 2  # physics steps of the scene's timestep (1/60 s) per env step
+    substeps: int = 2  # physics steps of `timestep` per env step
+    timestep: float | None = None  # s, one physics step (None: the scene's, 1/60 s in the shipped one)
+    solver_iterations: int | None = None  # MuJoCo's opt.iterations (None: the scene's, 4 in the shipped one)
     dist_reward_scale: float = -10.0
     rot_reward_scale: float = 1.0
     rot_eps: float = 0.1
@@ -80,6 +83,19 @@ class AllegroHandConfig:
     object_mass_scale: tuple = (0.5, 1.5)  # uniform factor on the cube's mass and inertia
     friction_scale: tuple = (0.7, 1.3)  # uniform factor on every geom's sliding friction
     object_scale: tuple = (0.95, 1.05)  # uniform factor on the cube's size (its collision geometry)
+
+
+def _set_solver(mj_model, timestep: float | None, iterations: int | None) -> None:
+    """Override the scene's physics timestep [s] and solver iterations where given (not None)."""
+    if timestep is not None:
+        is_number = isinstance(timestep, (int, float)) and not isinstance(timestep, bool)
+        if not (is_number and np.isfinite(timestep) and timestep > 0):
+            raise ValueError(f"timestep must be a positive number of seconds (got {timestep!r})")
+        mj_model.opt.timestep = float(timestep)
+    if iterations is not None:
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
+            raise ValueError(f"solver_iterations must be a positive integer (got {iterations!r})")
+        mj_model.opt.iterations = int(iterations)
 
 
 class HandState(NamedTuple):
@@ -113,6 +129,7 @@ class AllegroHandTask:
         if path.parent == Path(".") and not path.exists():  # a bare name: a shipped scene
             path = asset_path(config.hand_model)
         mj_model = load_hand_scene(path, config.urdf_joint_names, config.urdf_tip_links)
+        _set_solver(mj_model, config.timestep, config.solver_iterations)
         self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)
         if self._randomize_mass and backend == "auto":
             backend = "jax"  # the only backend that randomizes the cube's mass correctly
