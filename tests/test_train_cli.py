@@ -65,6 +65,10 @@ def test_overrides_resolve_like_isaacgymenvs():
     assert resolved["train"]["params"]["config"]["name"] == "mine"
     assert resolved["train"]["params"]["network"]["mlp"]["units"] == [512, 256, 128]
     assert train.LIBRARIES == ("rl_games", "skrl", "sb3")
+    from gpu_envs.tasks.allegro_hand import AllegroHandConfig
+
+    env_params = AllegroHandConfig(**resolved["task"]["env"]["params"])  # every key is an env parameter
+    assert env_params.timestep * env_params.substeps == pytest.approx(1 / 30)  # the reference's 30 Hz control
 
 
 def test_unknown_library_is_refused(tmp_path):
