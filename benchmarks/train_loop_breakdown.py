@@ -1,0 +1,78 @@
+"""Where an rl_games PPO iteration's time goes: `examples/train.py` with timers around rl_games' phases.
+
+    python benchmarks/train_loop_breakdown.py task=AllegroHand max_iterations=110   # any train.py overrides
+
+Each timed phase is bracketed by `torch.cuda.synchronize()`, so GPU work is charged to the phase
+that queued it (the syncs cost the loop a little). The first BREAKDOWN_SKIP iterations (default
+30: compile and warm-up) are left out. At exit it prints milliseconds per iteration per phase;
+nested phases (rollout/env_step inside rollout) are also counted in their parent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import pathlib
+import runpy
+import sys
+import time
+
+import torch
+from rl_games.algos_torch import a2c_continuous
+from rl_games.common import a2c_common
+
+SKIP = int(os.environ.get("BREAKDOWN_SKIP", 30))
+TRAIN = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train.py"
+_sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+_seconds = collections.defaultdict(float)
+_calls = collections.Counter()
+_iteration = [0]
+
+
+def _timed(cls, method: str, phase: str, counts_iterations: bool = False) -> None:
+    inner = getattr(cls, method)
+
+    def wrapper(self, *args, **kwargs):
+        if counts_iterations:
+            _iteration[0] += 1
+        if _iteration[0] <= SKIP:
+            return inner(self, *args, **kwargs)
+        _sync()
+        start = time.perf_counter()
+        result = inner(self, *args, **kwargs)
+        _sync()
+        _seconds[phase] += time.perf_counter() - start
+        _calls[phase] += 1
+        return result
+
+    setattr(cls, method, wrapper)
+
+
+_timed(a2c_common.ContinuousA2CBase, "train_epoch", "iteration", counts_iterations=True)
+_timed(a2c_common.A2CBase, "play_steps", "rollout")
+_timed(a2c_common.A2CBase, "env_step", "rollout/env_step")
+_timed(a2c_common.A2CBase, "get_action_values", "rollout/policy")
+_timed(a2c_common.ContinuousA2CBase, "prepare_dataset", "prepare_dataset")
+_timed(a2c_continuous.A2CAgent, "calc_gradients", "minibatch")
+_timed(a2c_continuous.A2CAgent, "calc_losses", "minibatch/losses")
+_timed(a2c_common.A2CBase, "trancate_gradients_and_step", "minibatch/clip+adam")
+
+
+@atexit.register
+def _report() -> None:
+    iterations = _calls["iteration"]
+    if not iterations:
+        print(f"\nno iteration after the first {SKIP} to time (BREAKDOWN_SKIP)")
+        return
+    print(f"\n== per iteration, mean of iterations {SKIP + 1}-{SKIP + iterations} ==")
+    for phase in sorted(_seconds):
+        per_iteration = 1000 * _seconds[phase] / iterations
+        per_call = 1000 * _seconds[phase] / _calls[phase]
+        print(f"{phase:22s} {per_iteration:8.2f} ms  ({_calls[phase] / iterations:.0f} calls, {per_call:.2f} ms each)")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(TRAIN.parent))
+    sys.argv = [str(TRAIN)] + sys.argv[1:]
+    runpy.run_path(str(TRAIN), run_name="__main__")
