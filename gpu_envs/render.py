@@ -19,6 +19,8 @@ import sys
 import mujoco
 import numpy as np
 
+from ._checks import is_positive_int
+
 _HIDDEN_GROUP = 5  # geom group the renderer moves ground planes to (drawn once, for env 0)
 
 
@@ -60,7 +62,7 @@ class RenderConfig:
             raise TypeError(f"render_config must be a dict or RenderConfig (got {type(value).__name__})")
         for name in ("num_envs", "width", "height"):
             value = getattr(config, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if not is_positive_int(value):
                 raise ValueError(f"render_config {name} must be a positive int (got {value!r})")
         if config.spacing is not None and (np.size(config.spacing) not in (1, 2) or np.any(np.asarray(config.spacing) <= 0)):
             raise ValueError(f"render_config spacing must be > 0: one number or (x, y) (got {config.spacing!r})")

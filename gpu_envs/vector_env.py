@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from . import packing
+from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
 from .render import GridScene, HumanViewer, OffscreenRenderer, RenderConfig
@@ -43,7 +44,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
                  render_config=None):
-        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+        if not is_positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS} (got {output!r})")

@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import is_positive_int
 from ..render import CameraDefaults
 from ..sim import PhysicsState, Simulation, asset_path
 from . import quat
@@ -93,7 +94,7 @@ def _set_solver(mj_model, timestep: float | None, iterations: int | None) -> Non
             raise ValueError(f"timestep must be a positive number of seconds (got {timestep!r})")
         mj_model.opt.timestep = float(timestep)
     if iterations is not None:
-        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
+        if not is_positive_int(iterations):
             raise ValueError(f"solver_iterations must be a positive integer (got {iterations!r})")
         mj_model.opt.iterations = int(iterations)
 
