@@ -38,6 +38,7 @@ def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     assert checkpoint.is_file()
     if library == "rl_games":  # the TorchScript policy that `python -m gpu_envs.play` replays
         assert (tmp_path / "Cartpole/nn/Cartpole_policy.pt").is_file()
+        assert "cuda_graph: off (the learner runs on cpu, not a CUDA GPU)" in out  # the config asks; CPU says why
     before = checkpoint.stat().st_mtime_ns
     out = run_cli(f"train.library={library}", "max_iterations=3", f"checkpoint={checkpoint}", tmp_path=tmp_path)
     assert "done: " in out and checkpoint.stat().st_mtime_ns > before  # resumed, trained, saved again

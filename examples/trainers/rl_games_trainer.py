@@ -30,6 +30,7 @@ finally:
 from gpu_envs.wrappers.rl_games import RlGamesVecEnv
 
 from .distributed import MetricReducer, ranks_for, report_sync
+from .graphed_update import GraphedA2CAgent
 from .progress import Progress, TimeLimitReached, progress_for
 
 PREBUILT = "GPU_ENVS_PREBUILT"
@@ -125,6 +126,7 @@ def _runner(env, cfg, progress: Progress, reducer: MetricReducer | None = None) 
         config["minibatch_size"] = env.num_envs * config["horizon_length"]
     params["seed"] = cfg.seed
     runner = Runner(algo_observer=ProgressObserver(progress, reducer or MetricReducer(ranks_for(False), env.device)))
+    runner.algo_factory.register_builder("a2c_continuous", lambda **kwargs: GraphedA2CAgent(**kwargs))
     runner.load({"params": params})
     return runner
 
