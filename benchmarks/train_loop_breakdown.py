@@ -3,7 +3,9 @@
     python benchmarks/train_loop_breakdown.py task=AllegroHand max_iterations=110   # any train.py overrides
 
 Each timed phase is bracketed by `torch.cuda.synchronize()`, so GPU work is charged to the phase
-that queued it (the syncs cost the loop a little). The first BREAKDOWN_SKIP iterations (default
+that queued it (the syncs cost the loop a little). With `cuda_graph` on (the configs' default)
+a minibatch update is one graph replay, so its loss and clip+Adam sub-phases are only timed in
+the eager warm-up updates; `train.params.config.cuda_graph=False` times rl_games' eager path. The first BREAKDOWN_SKIP iterations (default
 30: compile and warm-up) are left out. At exit it prints milliseconds per iteration per phase;
 nested phases (rollout/env_step inside rollout) are also counted in their parent.
 """
@@ -24,6 +26,9 @@ from rl_games.common import a2c_common
 
 SKIP = int(os.environ.get("BREAKDOWN_SKIP", 30))
 TRAIN = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train.py"
+sys.path.insert(0, str(TRAIN.parent))
+from trainers.graphed_update import GraphedA2CAgent  # noqa: E402
+
 _sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 _seconds = collections.defaultdict(float)
 _calls = collections.Counter()
@@ -36,7 +41,7 @@ def _timed(cls, method: str, phase: str, counts_iterations: bool = False) -> Non
     def wrapper(self, *args, **kwargs):
         if counts_iterations:
             _iteration[0] += 1
-        if _iteration[0] <= SKIP:
+        if _iteration[0] <= SKIP or (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()):
             return inner(self, *args, **kwargs)
         _sync()
         start = time.perf_counter()
@@ -54,7 +59,7 @@ _timed(a2c_common.A2CBase, "play_steps", "rollout")
 _timed(a2c_common.A2CBase, "env_step", "rollout/env_step")
 _timed(a2c_common.A2CBase, "get_action_values", "rollout/policy")
 _timed(a2c_common.ContinuousA2CBase, "prepare_dataset", "prepare_dataset")
-_timed(a2c_continuous.A2CAgent, "calc_gradients", "minibatch")
+_timed(GraphedA2CAgent, "calc_gradients", "minibatch")  # the agent train.py builds (graphed or eager)
 _timed(a2c_continuous.A2CAgent, "calc_losses", "minibatch/losses")
 _timed(a2c_common.A2CBase, "trancate_gradients_and_step", "minibatch/clip+adam")
 
@@ -73,6 +78,5 @@ def _report() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(TRAIN.parent))
     sys.argv = [str(TRAIN)] + sys.argv[1:]
     runpy.run_path(str(TRAIN), run_name="__main__")
