@@ -78,6 +78,7 @@ def _minibatch(generator, n=1024, obs_dim=4, actions=1):
 
 
 @pytest.mark.gpu
+@pytest.mark.filterwarnings("error:The AccumulateGrad node's stream:UserWarning")
 def test_graphed_updates_match_rl_games_eager_updates(tmp_path):
     env, (graphed, eager) = _agents(tmp_path)
     assert graphed.graphed_update is not None and eager.graphed_update is None

@@ -96,6 +96,9 @@ class GraphedUpdate:
         self.agent = agent
         self.device = torch.device(agent.ppo_device)
         self.captures: dict = {}
+        # warm-up updates and captures share one side stream: autograd then sees every backward
+        # on the stream that created its gradient accumulators (torch warns on a mismatch)
+        self.stream = torch.cuda.Stream(self.device)
         self.lr = torch.tensor(float(agent.last_lr), dtype=torch.float32, device=self.device)
         self._lr_value = float(agent.last_lr)
         self.install_optimizer()
@@ -142,18 +145,17 @@ class GraphedUpdate:
                                    mu.clone(), sigma.clone(), b_loss)
 
     def _eager_on_side_stream(self, batch: dict) -> None:
-        stream = torch.cuda.Stream(self.device)
-        stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(stream):
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream):
             a2c_continuous.A2CAgent.calc_gradients(self.agent, batch)
-        torch.cuda.current_stream(self.device).wait_stream(stream)
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
 
     def _capture(self, capture: _Capture, batch: dict) -> None:
         agent = self.agent
         capture.inputs = {key: batch[key].clone() for key in MINIBATCH_KEYS}
         slots = _buffer_slots(agent.model)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, stream=self.stream):
             a2c_continuous.A2CAgent.calc_gradients(agent, capture.inputs)
             restore_rebound_buffers(slots)
             a_loss, c_loss, entropy, kl, _, _, mu, sigma, b_loss = agent.train_result
