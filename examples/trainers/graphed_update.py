@@ -107,7 +107,8 @@ class GraphedUpdate:
         """Make the optimizer capturable and read its learning rate from `self.lr` (again after
         a checkpoint's state was loaded into it, which also drops graphs holding the old state)."""
         self.captures.clear()
-        self.set_lr(float(self.agent.last_lr))
+        # as eager rl_games: the next update uses the optimizer's own (possibly just loaded) rate
+        self.set_lr(float(self.agent.optimizer.param_groups[0]["lr"]))
         for group in self.agent.optimizer.param_groups:
             group["capturable"] = True
             group["lr"] = self.lr
