@@ -5,9 +5,10 @@
 Each timed phase is bracketed by `torch.cuda.synchronize()`, so GPU work is charged to the phase
 that queued it (the syncs cost the loop a little). With `cuda_graph` on (the configs' default)
 a minibatch update is one graph replay, so its loss and clip+Adam sub-phases are only timed in
-the eager warm-up updates; `train.params.config.cuda_graph=False` times rl_games' eager path. The first BREAKDOWN_SKIP iterations (default
-30: compile and warm-up) are left out. At exit it prints milliseconds per iteration per phase;
-nested phases (rollout/env_step inside rollout) are also counted in their parent.
+the eager warm-up updates; `train.params.config.cuda_graph=False` times rl_games' eager path.
+The first BREAKDOWN_SKIP iterations (default 30: compile and warm-up) are left out. At exit it
+prints milliseconds per iteration per phase; nested phases (rollout/env_step inside rollout) are
+also counted in their parent.
 """
 
 from __future__ import annotations
