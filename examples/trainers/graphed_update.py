@@ -99,8 +99,8 @@ class GraphedUpdate:
         # warm-up updates and captures share one side stream: autograd then sees every backward
         # on the stream that created its gradient accumulators (torch warns on a mismatch)
         self.stream = torch.cuda.Stream(self.device)
-        self.lr = torch.tensor(float(agent.last_lr), dtype=torch.float32, device=self.device)
-        self._lr_value = float(agent.last_lr)
+        self.lr = torch.zeros((), dtype=torch.float32, device=self.device)  # set by install_optimizer
+        self._lr_value = None  # what self.lr holds, kept on the host so it is never read back
         self.install_optimizer()
 
     def install_optimizer(self) -> None:
