@@ -1,0 +1,113 @@
+"""GPU time of env.step() by kernel, grouped by physics stage (run on the GPU machine).
+
+    python benchmarks/physics_profile.py --env GpuAllegroHand-v0 --backend warp --num-envs 16384 \
+        --param timestep=0.008333333333333333 substeps=4 solver_iterations=8
+
+Steps the env with a zero action (the hand holds its pose, the cube rests in it) and records
+every CUDA kernel the process launches during `--steps` env steps with torch.profiler (CUPTI
+sees XLA's and MuJoCo Warp's kernels as well as torch's). Prints milliseconds of GPU time per
+env step for each stage (kernel names matched against the patterns in STAGES) and the
+most expensive kernels, next to the wall time per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections import defaultdict
+
+import gpu_envs  # noqa: F401
+import gymnasium as gym
+import jax
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from gpu_envs.play import parse_params
+
+# First match wins; the names are MuJoCo Warp's kernel and module names and XLA's fusion names.
+STAGES = (
+    ("collision", r"collision|broadphase|narrowphase|gjk|epa|ccd|primitive|box_box|capsule|sphere|plane"),
+    ("solver", r"solver|linesearch|JTDAJ|cholesky|update_gradient|update_constraint|_search|mrr|prod_m"),
+    ("constraint rows", r"constraint|efc|_contact|_limit|_equality|friction"),
+    ("smooth dynamics", r"kinematics|com_|crb|rne|factor|solve_m|mul_m|tendon|transmission|cdof|cinert"
+                        r"|subtree|smooth|comvel|qfrc|passive|actuator|velocity|implicit|integrat|euler|advance"),
+    ("XLA (task, packing)", r"fusion|xla|gemm|cutlass|reduce|copy|convert|transpose|slice|scatter|gather"),
+)
+
+
+def stage_of(kernel: str) -> str:
+    """The STAGES name whose pattern matches `kernel` (case-insensitive), else "other"."""
+    for name, pattern in STAGES:
+        if re.search(pattern, kernel, re.IGNORECASE):
+            return name
+    return "other"
+
+
+def _sync(env) -> None:
+    jax.block_until_ready(env._state)
+    torch.cuda.synchronize()
+
+
+def profile_steps(env, steps: int) -> tuple[float, dict[str, float]]:
+    """(wall ms per env step, {kernel name: GPU ms per env step}) over `steps` steps of a zero action."""
+    action = torch.zeros(env.action_space.shape, device=env.device)
+    for _ in range(20):
+        env.step(action)
+    _sync(env)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        env.step(action)
+    _sync(env)
+    wall_ms = 1e3 * (time.perf_counter() - t0) / steps
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            env.step(action)
+        _sync(env)
+    per_kernel = defaultdict(float)
+    for event in prof.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            per_kernel[event.name] += event.device_time / 1e3 / steps  # us -> ms per step
+    return wall_ms, dict(per_kernel)
+
+
+def report(wall_ms: float, per_kernel: dict[str, float], top: int) -> str:
+    """The stage table and the `top` most expensive kernels, as text."""
+    total = sum(per_kernel.values())
+    stages = defaultdict(float)
+    for name, ms in per_kernel.items():
+        stages[stage_of(name)] += ms
+    lines = [f"wall {wall_ms:.2f} ms per env step, kernels {total:.2f} ms ({len(per_kernel)} distinct)"]
+    for name, ms in sorted(stages.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {name:<22s} {ms:7.3f} ms  {100 * ms / total:5.1f}%")
+    lines.append(f"top {top} kernels (ms per env step):")
+    for name, ms in sorted(per_kernel.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {ms:7.3f}  {stage_of(name):<20s} {name[:110]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="GpuAllegroHand-v0")
+    parser.add_argument("--num-envs", type=int, default=16384)
+    parser.add_argument("--backend", default=None, choices=["jax", "warp", "auto"])
+    parser.add_argument("--steps", type=int, default=50, help="profiled env steps")
+    parser.add_argument("--top", type=int, default=25, help="kernels listed")
+    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE", help="env keyword arguments")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("physics_profile.py needs a CUDA GPU (it reads kernel times through CUPTI)")
+    kwargs = parse_params(args.param)
+    if args.backend is not None:
+        kwargs["backend"] = args.backend
+    env = gym.make_vec(args.env, num_envs=args.num_envs, **kwargs)
+    env.reset(seed=0)
+    print(f"{args.env} backend={env.backend} num_envs={args.num_envs} params={kwargs}", flush=True)
+    wall_ms, per_kernel = profile_steps(env, args.steps)
+    print(report(wall_ms, per_kernel, args.top), flush=True)
+    env.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
