@@ -64,7 +64,7 @@ def test_overrides_resolve_like_isaacgymenvs():
     assert resolved["train"]["params"]["config"]["minibatch_size"] == 16
     assert resolved["train"]["params"]["config"]["max_epochs"] == 3
     assert resolved["train"]["params"]["config"]["name"] == "mine"
-    assert resolved["train"]["params"]["network"]["mlp"]["units"] == [512, 256, 128]
+    assert resolved["train"]["params"]["network"]["mlp"]["units"] == [1024, 512, 256, 128]
     assert train.LIBRARIES == ("rl_games", "skrl", "sb3")
     from gpu_envs.tasks.allegro_hand import AllegroHandConfig
 
