@@ -25,22 +25,30 @@ from torch.profiler import ProfilerActivity, profile
 
 from gpu_envs.play import parse_params
 
-# First match wins; the names are MuJoCo Warp's kernel and module names and XLA's fusion names.
+# Matched against a kernel's base name (see base_name); first match wins. The names are MuJoCo
+# Warp's kernel names and XLA's fusion names.
 STAGES = (
     ("collision", r"collision|broadphase|narrowphase|gjk|epa|ccd|primitive|box_box|capsule|sphere|plane"),
-    ("solver", r"solver|linesearch|JTDAJ|cholesky|update_gradient|update_constraint|_search|mrr|prod_m"),
-    ("constraint rows", r"constraint|efc|_contact|_limit|_equality|friction"),
-    ("smooth dynamics", r"kinematics|com_|crb|rne|factor|solve_m|mul_m|tendon|transmission|cdof|cinert"
-                        r"|subtree|smooth|comvel|qfrc|passive|actuator|velocity|implicit|integrat|euler|advance"),
+    ("solver", r"solve|linesearch|JTDAJ|cholesky|update_gradient|update_constraint|jaref|mrr|prod_m"),
+    ("constraint rows", r"constraint|efc|contact|limit|equality|friction"),
+    ("smooth dynamics", r"kinematics|com|crb|rne|factor|tendon|transmission|cdof|cinert|cacc|cfrc|subtree"
+                        r"|body|geom|smooth|qfrc|passive|gravity|actuator|velocity|implicit|integrat|euler|advance"),
     ("XLA (task, packing)", r"fusion|xla|gemm|cutlass|reduce|copy|convert|transpose|slice|scatter|gather"),
 )
 
 
+def base_name(kernel: str) -> str:
+    """`kernel` without Warp's decorations: "_cfrc_backward_72237d38_cuda_kernel_forward" -> "_cfrc_backward"."""
+    name = kernel.split("__locals__")[0]
+    return re.sub(r"(_[0-9a-f]{8})?_cuda_kernel_forward$", "", name)
+
+
 def stage_of(kernel: str) -> str:
-    """The STAGES name whose pattern matches `kernel` (case-insensitive), else "other"."""
-    for name, pattern in STAGES:
-        if re.search(pattern, kernel, re.IGNORECASE):
-            return name
+    """The STAGES name whose pattern matches `kernel`'s base name (case-insensitive), else "other"."""
+    name = base_name(kernel)
+    for stage, pattern in STAGES:
+        if re.search(pattern, name, re.IGNORECASE):
+            return stage
     return "other"
 
 
