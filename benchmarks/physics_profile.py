@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import time
 from collections import defaultdict
 
 import gpu_envs  # noqa: F401
 import gymnasium as gym
-import jax
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from gpu_envs.benchmark import time_steps
 from gpu_envs.play import parse_params
 
 # Matched against a kernel's base name (see base_name); first match wins. The names are MuJoCo
@@ -52,26 +51,12 @@ def stage_of(kernel: str) -> str:
     return "other"
 
 
-def _sync(env) -> None:
-    jax.block_until_ready(env._state)
-    torch.cuda.synchronize()
-
-
 def profile_steps(env, steps: int) -> tuple[float, dict[str, float]]:
     """(wall ms per env step, {kernel name: GPU ms per env step}) over `steps` steps of a zero action."""
     action = torch.zeros(env.action_space.shape, device=env.device)
-    for _ in range(20):
-        env.step(action)
-    _sync(env)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        env.step(action)
-    _sync(env)
-    wall_ms = 1e3 * (time.perf_counter() - t0) / steps
+    wall_ms = 1e3 * time_steps(env, action, steps, warmup=20)
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(steps):
-            env.step(action)
-        _sync(env)
+        time_steps(env, action, steps)
     per_kernel = defaultdict(float)
     for event in prof.events():
         if event.device_type == torch.autograd.DeviceType.CUDA:

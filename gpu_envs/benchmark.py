@@ -31,6 +31,18 @@ def _sync(env) -> None:
         torch.cuda.synchronize(env.device)
 
 
+def time_steps(env, action, steps: int, warmup: int = 0) -> float:
+    """Seconds per `env.step(action)` over `steps` calls after `warmup` untimed ones, GPU work included."""
+    for _ in range(warmup):
+        env.step(action)
+    _sync(env)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        env.step(action)
+    _sync(env)
+    return (time.perf_counter() - t0) / steps
+
+
 def _memory_mb(device: jax.Device) -> float | None:
     stats = device.memory_stats() if device.platform == "gpu" else None
     return None if not stats else stats.get("peak_bytes_in_use", 0) / 2**20
@@ -76,14 +88,7 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     env.step(action)
     _sync(env)
     compile_s = time.perf_counter() - t0
-    for _ in range(warmup):
-        env.step(action)
-    _sync(env)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        env.step(action)
-    _sync(env)
-    per_call = steps * num_envs / (time.perf_counter() - t0)
+    per_call = num_envs / time_steps(env, action, steps, warmup)
     ceiling = _ceiling(env, steps)
     row = {
         "env": env_id, "backend": env.backend, "num_envs": num_envs, "device": str(env.jax_device),
