@@ -22,6 +22,7 @@ import gymnasium as gym
 import jax
 import torch
 
+from gpu_envs._checks import is_positive_int
 from gpu_envs.play import parse_params
 
 
@@ -33,6 +34,8 @@ def _sync(env) -> None:
 
 def time_steps(env, action, steps: int, warmup: int = 0) -> float:
     """Seconds per `env.step(action)` over `steps` calls after `warmup` untimed ones, GPU work included."""
+    if not is_positive_int(steps):
+        raise ValueError(f"steps must be a positive int (got {steps!r})")
     for _ in range(warmup):
         env.step(action)
     _sync(env)
