@@ -3,8 +3,10 @@
     python benchmarks/physics_profile.py --env GpuAllegroHand-v0 --backend warp --num-envs 16384 \
         --param timestep=0.008333333333333333 substeps=4 solver_iterations=8
 
-Steps the env with a zero action (the hand holds its pose, the cube rests in it) and records
-every CUDA kernel the process launches during `--steps` env steps with torch.profiler (CUPTI
+Steps the env with a zero action (`--action zero`: the hand holds its pose, the cube rests in
+it) or with one random action per env held for the whole run (`--action random`: the fingers
+move to random targets and press on the cube, cubes fall and envs reset, as early in training),
+and records every CUDA kernel the process launches during `--steps` env steps with torch.profiler (CUPTI
 sees XLA's and MuJoCo Warp's kernels as well as torch's). Prints milliseconds of GPU time per
 env step for each stage (kernel names matched against the patterns in STAGES) and the
 most expensive kernels, next to the wall time per step.
@@ -51,9 +53,17 @@ def stage_of(kernel: str) -> str:
     return "other"
 
 
-def profile_steps(env, steps: int) -> tuple[float, dict[str, float]]:
-    """(wall ms per env step, {kernel name: GPU ms per env step}) over `steps` steps of a zero action."""
-    action = torch.zeros(env.action_space.shape, device=env.device)
+def held_action(env, kind: str) -> torch.Tensor:
+    """The (num_envs, action_dim) action every profiled step uses: zeros, or uniform in the action space (seed 0)."""
+    if kind == "zero":
+        return torch.zeros(env.action_space.shape, device=env.device)
+    low, high = (torch.as_tensor(b, device=env.device) for b in (env.action_space.low, env.action_space.high))
+    generator = torch.Generator(device=env.device).manual_seed(0)
+    return low + (high - low) * torch.rand(env.action_space.shape, device=env.device, generator=generator)
+
+
+def profile_steps(env, steps: int, action: torch.Tensor) -> tuple[float, dict[str, float]]:
+    """(wall ms per env step, {kernel name: GPU ms per env step}) over `steps` steps of `action`."""
     wall_ms = 1e3 * time_steps(env, action, steps, warmup=20)
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         time_steps(env, action, steps)
@@ -85,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-envs", type=int, default=16384)
     parser.add_argument("--backend", default=None, choices=["jax", "warp", "auto"])
     parser.add_argument("--steps", type=int, default=50, help="profiled env steps")
+    parser.add_argument("--action", default="zero", choices=["zero", "random"],
+                        help="zero, or one uniform random action per env held for the run")
     parser.add_argument("--top", type=int, default=25, help="kernels listed")
     parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE", help="env keyword arguments")
     args = parser.parse_args(argv)
@@ -95,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         kwargs["backend"] = args.backend
     env = gym.make_vec(args.env, num_envs=args.num_envs, **kwargs)
     env.reset(seed=0)
-    print(f"{args.env} backend={env.backend} num_envs={args.num_envs} params={kwargs}", flush=True)
-    wall_ms, per_kernel = profile_steps(env, args.steps)
+    print(f"{args.env} backend={env.backend} num_envs={args.num_envs} params={kwargs} action={args.action}", flush=True)
+    wall_ms, per_kernel = profile_steps(env, args.steps, held_action(env, args.action))
     print(report(wall_ms, per_kernel, args.top), flush=True)
     env.close()
     return 0
