@@ -6,9 +6,12 @@ Each timed phase is bracketed by `torch.cuda.synchronize()`, so GPU work is char
 that queued it (the syncs cost the loop a little). With `cuda_graph` on (the configs' default)
 a minibatch update is one graph replay, so its loss and clip+Adam sub-phases are only timed in
 the eager warm-up updates; `train.params.config.cuda_graph=False` times rl_games' eager path.
-The first BREAKDOWN_SKIP iterations (default 30: compile and warm-up) are left out. At exit it
-prints milliseconds per iteration per phase; nested phases (rollout/env_step inside rollout) are
-also counted in their parent.
+The per-step timers (rollout/env_step, rollout/policy) synchronise on every env step, which
+undoes the sync-free rollout's overlap of host and GPU work (examples/trainers/rollout.py);
+BREAKDOWN_STEPS=0 leaves them out, so the rollout is timed as it runs in training. The first
+BREAKDOWN_SKIP iterations (default 30: compile and warm-up) are left out. At exit it prints
+milliseconds per iteration per phase; nested phases (rollout/env_step inside rollout) are also
+counted in their parent.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from rl_games.algos_torch import a2c_continuous
 from rl_games.common import a2c_common
 
 SKIP = int(os.environ.get("BREAKDOWN_SKIP", 30))
+STEP_TIMERS = os.environ.get("BREAKDOWN_STEPS", "1") != "0"
 TRAIN = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train.py"
 sys.path.insert(0, str(TRAIN.parent))
 from trainers.graphed_update import GraphedA2CAgent  # noqa: E402
+from trainers.rl_games_trainer import TrainerAgent  # noqa: E402
 
 _sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 _seconds = collections.defaultdict(float)
@@ -56,9 +61,10 @@ def _timed(cls, method: str, phase: str, counts_iterations: bool = False) -> Non
 
 
 _timed(a2c_common.ContinuousA2CBase, "train_epoch", "iteration", counts_iterations=True)
-_timed(a2c_common.A2CBase, "play_steps", "rollout")
-_timed(a2c_common.A2CBase, "env_step", "rollout/env_step")
-_timed(a2c_common.A2CBase, "get_action_values", "rollout/policy")
+_timed(TrainerAgent, "play_steps", "rollout")  # the agent train.py builds: sync-free or rl_games' loop
+if STEP_TIMERS:
+    _timed(a2c_common.A2CBase, "env_step", "rollout/env_step")
+    _timed(a2c_common.A2CBase, "get_action_values", "rollout/policy")
 _timed(a2c_common.ContinuousA2CBase, "prepare_dataset", "prepare_dataset")
 _timed(GraphedA2CAgent, "calc_gradients", "minibatch")  # the agent train.py builds (graphed or eager)
 _timed(a2c_continuous.A2CAgent, "calc_losses", "minibatch/losses")

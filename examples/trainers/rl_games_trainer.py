@@ -32,8 +32,14 @@ from gpu_envs.wrappers.rl_games import RlGamesVecEnv
 from .distributed import MetricReducer, ranks_for, report_sync
 from .graphed_update import GraphedA2CAgent
 from .progress import Progress, TimeLimitReached, progress_for
+from .rollout import SyncFreeRollout
 
 PREBUILT = "GPU_ENVS_PREBUILT"
+
+
+class TrainerAgent(SyncFreeRollout, GraphedA2CAgent):
+    """rl_games' a2c_continuous agent with a graphed minibatch update (`cuda_graph`) and a
+    rollout without a host sync per env step (`sync_free_rollout`), each where supported."""
 
 
 class ProgressObserver(AlgoObserver):
@@ -126,7 +132,7 @@ def _runner(env, cfg, progress: Progress, reducer: MetricReducer | None = None) 
         config["minibatch_size"] = env.num_envs * config["horizon_length"]
     params["seed"] = cfg.seed
     runner = Runner(algo_observer=ProgressObserver(progress, reducer or MetricReducer(ranks_for(False), env.device)))
-    runner.algo_factory.register_builder("a2c_continuous", lambda **kwargs: GraphedA2CAgent(**kwargs))
+    runner.algo_factory.register_builder("a2c_continuous", lambda **kwargs: TrainerAgent(**kwargs))
     runner.load({"params": params})
     return runner
 
