@@ -31,8 +31,8 @@ class _RecordingObserver:
         self.calls.append((infos["episode"]["r"].clone(), done_indices.clone()))
 
 
-def _agent(tmp_path, sync_free: bool, num_envs=32, horizon=40):
-    """An rl_games agent for a fresh GpuCartpole-v0 (CPU), reset with seed 0, observer recording."""
+def _agent(tmp_path, sync_free: bool, num_envs=32, horizon=40, device="cpu"):
+    """An rl_games agent for a fresh GpuCartpole-v0 on `device`, reset with seed 0, observer recording."""
     from hydra import compose, initialize_config_dir
 
     import train
@@ -41,7 +41,7 @@ def _agent(tmp_path, sync_free: bool, num_envs=32, horizon=40):
 
     with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
         cfg = compose("config", overrides=[
-            "task=Cartpole", "sim_device=cpu", f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}",
+            "task=Cartpole", f"sim_device={device}", f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}",
             f"train.params.config.horizon_length={horizon}", f"train.params.config.sync_free_rollout={sync_free}"])
     env = train.make_env(cfg)
     runner = _runner(env, cfg, Progress(0, env.num_envs))
@@ -85,19 +85,7 @@ def test_sync_free_rollout_matches_rl_games_play_steps(tmp_path):
 
 @pytest.mark.gpu
 def test_sync_free_rollout_steps_without_a_host_sync(tmp_path, monkeypatch):
-    from hydra import compose, initialize_config_dir
-
-    import train
-    from trainers.progress import Progress
-    from trainers.rl_games_trainer import _runner
-
-    with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
-        cfg = compose("config", overrides=["task=Cartpole", "sim_device=cuda", "num_envs=256", f"train_dir={tmp_path}"])
-    env = train.make_env(cfg)
-    runner = _runner(env, cfg, Progress(0, env.num_envs))
-    agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
-    agent.init_tensors()
-    agent.obs = agent.env_reset()
+    env, agent = _agent(tmp_path, True, num_envs=256, horizon=32, device="cuda")  # 8192 samples: one minibatch
     recorded = []
     monkeypatch.setattr(agent, "_record_episodes", recorded.append)  # its sync is the one intended
     torch.cuda.synchronize()
