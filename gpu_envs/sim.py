@@ -39,6 +39,23 @@ def asset_path(name: str) -> Path:
     return root / name
 
 
+def resolve_asset(name: str | os.PathLike) -> Path:
+    """The model file `name` names: a path (absolute, or relative to the current directory)
+    first, then the name of a model shipped with gpu_envs. Raises `AssetError` saying where
+    it looked when neither exists."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.exists():
+        raise AssetError(f"model path is not a file: {path}")
+    shipped = asset_path(str(name))
+    if path.name == str(name) and shipped.is_file():
+        return shipped
+    available = sorted(p.name for p in shipped.parent.glob("*.xml"))
+    raise AssetError(f"model file not found: {name!s} (not a file relative to {Path.cwd()}, "
+                     f"nor a shipped model: {available})")
+
+
 def require_model_file(path: str | os.PathLike) -> Path:
     """`path` as a Path; raises `AssetError` naming it when it does not exist or is not a file."""
     path = Path(path)

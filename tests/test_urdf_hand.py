@@ -138,3 +138,14 @@ def test_a_wrong_count_of_urdf_names_is_named(vendor_urdf):
 def test_urdf_names_with_an_mjcf_scene_are_refused():
     with pytest.raises(ValueError, match="apply to a URDF hand_model only"):
         load_hand_scene(asset_path("allegro_hand.xml"), urdf_joint_names=tuple(f"j{i}" for i in range(16)))
+
+
+def test_an_upper_case_urdf_suffix_is_read_as_urdf(tmp_path):
+    model = load_hand_scene(_write(tmp_path, allegro_urdf(), name="hand.URDF"))
+    assert [model.joint(i).name for i in range(16)] == list(HAND_JOINTS)
+
+
+def test_a_repeated_urdf_joint_name_is_named(vendor_urdf):
+    names = ("joint_0.0",) * 2 + tuple(f"joint_{i}.0" for i in range(2, 16))
+    with pytest.raises(AssetError, match=r"urdf_joint_names names \['joint_0.0'\] more than once"):
+        load_hand_scene(vendor_urdf, urdf_joint_names=names)

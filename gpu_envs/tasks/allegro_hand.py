@@ -26,18 +26,17 @@ Episodes are truncated after 600 steps.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import is_positive_int
 from ..render import CameraDefaults
-from ..sim import PhysicsState, Simulation, asset_path
+from ..sim import PhysicsState, Simulation, resolve_asset
 from . import quat
 from .base import TaskStep
+from .config import TaskConfig, param
 from .hand_model import load_hand_scene
 
 RELATIVE_CONTROL_DT = 1.0 / 60.0  # s: IsaacGymEnvs' sim dt, which its relative control scales actions by
@@ -46,57 +45,52 @@ CONTROLS = ("absolute", "relative")
 
 
 @dataclasses.dataclass(frozen=True)
-class AllegroHandConfig:
+class AllegroHandConfig(TaskConfig):
     """GpuAllegroHand-v0's parameters (defaults reproduce IsaacGymEnvs' AllegroHand)."""
 
-    obs_type: str = "full_state"  # "full_no_vel" (50), "full" (72) or "full_state" (88)
-    control: str = "absolute"  # or "relative"
-    actions_moving_average: float = 1.0  # absolute control: weight of the new target
-    dof_speed_scale: float = 20.0  # relative control: rad/s per unit action
-    max_episode_steps: int = 600
-    clip_observations: float = 5.0
-    substeps: int = 2  # physics steps of `timestep` per env step
-    timestep: float | None = None  # s, one physics step (None: the scene's, 1/60 s in the shipped one)
-    solver_iterations: int | None = None  # MuJoCo's opt.iterations (None: the scene's, 4 in the shipped one)
-    dist_reward_scale: float = -10.0
-    rot_reward_scale: float = 1.0
-    rot_eps: float = 0.1
-    action_penalty_scale: float = -0.0002
-    success_tolerance: float = 0.1  # rad
-    reach_goal_bonus: float = 250.0
-    fall_dist: float = 0.24  # m from the goal position
-    fall_penalty: float = 0.0
-    reset_position_noise: float = 0.01  # m, object position, per axis
-    reset_dof_pos_noise: float = 0.2  # fraction of the way to a random point of each joint range
-    reset_dof_vel_noise: float = 0.0  # rad/s
-    consecutive_successes_average: float = 0.1  # weight of the newest finished episodes
-    hand_model: str = "allegro_hand.xml"  # a shipped scene's name, or a path to your MJCF scene or URDF hand
-    urdf_joint_names: tuple | None = None  # URDF hand: its 16 joints in our order (None: the vendor's names)
-    urdf_tip_links: tuple | None = None  # URDF hand: index, middle, ring, thumb tip links (None: the vendor's)
+    obs_type: str = param("full_state", tuple(OBS_DIMS))  # "full_no_vel" (50), "full" (72) or "full_state" (88)
+    control: str = param("absolute", CONTROLS)  # or "relative"
+    actions_moving_average: float = param(1.0, "(0, 1]")  # absolute control: weight of the new target
+    dof_speed_scale: float = param(20.0, "[0, inf)")  # relative control: rad/s per unit action
+    max_episode_steps: int = param(600, "[1, inf)")
+    clip_observations: float = param(5.0, "(0, inf)")
+    substeps: int = param(2, "[1, inf)")  # physics steps of `timestep` per env step
+    timestep: float | None = param(None, "(0, inf)")  # s, one physics step (None: the scene's, 1/60 s in the shipped one)
+    solver_iterations: int | None = param(None, "[1, inf)")  # MuJoCo's opt.iterations (None: the scene's, 4 in the shipped one)
+    dist_reward_scale: float = param(-10.0)
+    rot_reward_scale: float = param(1.0)
+    rot_eps: float = param(0.1, "(0, inf)")
+    action_penalty_scale: float = param(-0.0002)
+    success_tolerance: float = param(0.1, "(0, inf)")  # rad
+    reach_goal_bonus: float = param(250.0)
+    fall_dist: float = param(0.24, "(0, inf)")  # m from the goal position
+    fall_penalty: float = param(0.0)
+    reset_position_noise: float = param(0.01, "[0, inf)")  # m, object position, per axis
+    reset_dof_pos_noise: float = param(0.2, "[0, 1]")  # fraction of the way to a random point of each joint range
+    reset_dof_vel_noise: float = param(0.0, "[0, inf)")  # rad/s
+    consecutive_successes_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes
+    hand_model: str = param("allegro_hand.xml")  # a shipped scene's name, or a path to your MJCF scene or URDF hand
+    urdf_joint_names: tuple[str, ...] | None = param(None)  # URDF hand: its 16 joints in our order (None: the vendor's names)
+    urdf_tip_links: tuple[str, ...] | None = param(None)  # URDF hand: index, middle, ring, thumb tip links (None: the vendor's)
     # Domain randomization (the reference's set; off by default). Physical parameters are drawn
     # per env at every reset; noise is drawn every step.
-    randomize: bool = False
-    obs_noise_std: float = 0.002  # Gaussian noise added to observations
-    action_noise_std: float = 0.05  # Gaussian noise added to actions before they become targets
-    gravity_noise_std: float = 0.4  # m/s^2, Gaussian offset per axis
-    damping_scale: tuple = (0.3, 3.0)  # log-uniform factor on the actuators' kv
-    stiffness_scale: tuple = (0.75, 1.5)  # log-uniform factor on the actuators' kp
-    object_mass_scale: tuple = (0.5, 1.5)  # uniform factor on the cube's mass and inertia
-    friction_scale: tuple = (0.7, 1.3)  # uniform factor on every geom's sliding friction
-    object_scale: tuple = (0.95, 1.05)  # uniform factor on the cube's size (its collision geometry)
+    randomize: bool = param(False)
+    obs_noise_std: float = param(0.002, "[0, inf)")  # Gaussian noise added to observations
+    action_noise_std: float = param(0.05, "[0, inf)")  # Gaussian noise added to actions before they become targets
+    gravity_noise_std: float = param(0.4, "[0, inf)")  # m/s^2, Gaussian offset per axis
+    damping_scale: tuple[float, float] = param((0.3, 3.0), "(0, inf)")  # log-uniform factor on the actuators' kv
+    stiffness_scale: tuple[float, float] = param((0.75, 1.5), "(0, inf)")  # log-uniform factor on the actuators' kp
+    object_mass_scale: tuple[float, float] = param((0.5, 1.5), "(0, inf)")  # uniform factor on the cube's mass and inertia
+    friction_scale: tuple[float, float] = param((0.7, 1.3), "[0, inf)")  # uniform factor on every geom's sliding friction
+    object_scale: tuple[float, float] = param((0.95, 1.05), "(0, inf)")  # uniform factor on the cube's size (its collision geometry)
 
 
 def _set_solver(mj_model, timestep: float | None, iterations: int | None) -> None:
     """Override the scene's physics timestep [s] and solver iterations where given (not None)."""
     if timestep is not None:
-        is_number = isinstance(timestep, (int, float)) and not isinstance(timestep, bool)
-        if not (is_number and np.isfinite(timestep) and timestep > 0):
-            raise ValueError(f"timestep must be a positive number of seconds (got {timestep!r})")
-        mj_model.opt.timestep = float(timestep)
+        mj_model.opt.timestep = timestep
     if iterations is not None:
-        if not is_positive_int(iterations):
-            raise ValueError(f"solver_iterations must be a positive integer (got {iterations!r})")
-        mj_model.opt.iterations = int(iterations)
+        mj_model.opt.iterations = iterations
 
 
 class HandState(NamedTuple):
@@ -119,16 +113,8 @@ class AllegroHandTask:
     camera = CameraDefaults(spacing=(0.4, 0.4), lookat=(-0.06, -0.05, 0.5), distance=0.6, azimuth=90.0, elevation=-45.0)
 
     def __init__(self, config: AllegroHandConfig = AllegroHandConfig(), *, backend: str = "jax", device=None):
-        if config.obs_type not in OBS_DIMS:
-            raise ValueError(f"obs_type must be one of {list(OBS_DIMS)} (got {config.obs_type!r})")
-        if config.control not in CONTROLS:
-            raise ValueError(f"control must be one of {list(CONTROLS)} (got {config.control!r})")
-        if not 0.0 < config.actions_moving_average <= 1.0:
-            raise ValueError(f"actions_moving_average must be in (0, 1] (got {config.actions_moving_average})")
         self.config = config
-        path = Path(config.hand_model)
-        if path.parent == Path(".") and not path.exists():  # a bare name: a shipped scene
-            path = asset_path(config.hand_model)
+        path = resolve_asset(config.hand_model)
         mj_model = load_hand_scene(path, config.urdf_joint_names, config.urdf_tip_links)
         _set_solver(mj_model, config.timestep, config.solver_iterations)
         self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)

@@ -12,24 +12,39 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import mujoco
 import jax.numpy as jnp
 from ..render import CameraDefaults
-from ..sim import PhysicsState, Simulation, asset_path, load_model
+from ..sim import AssetError, PhysicsState, Simulation, load_model, resolve_asset
 from .base import TaskStep
+from .config import TaskConfig, param
 
 
 @dataclasses.dataclass(frozen=True)
-class CartpoleConfig:
+class CartpoleConfig(TaskConfig):
     """GpuCartpole-v0's parameters (defaults reproduce IsaacGymEnvs' Cartpole)."""
 
-    max_effort: float = 400.0  # N per unit action
-    reset_dist: float = 3.0  # m; |cart position| beyond this fails the episode
-    max_episode_steps: int = 500
-    clip_observations: float = 5.0
-    reset_position_noise: float = 0.1  # each joint position uniform in +-this at reset
-    reset_velocity_noise: float = 0.25  # each joint velocity uniform in +-this at reset
-    substeps: int = 2  # physics steps of the asset's timestep (1/120 s) per env step
-    asset: str = "cartpole.xml"
+    max_effort: float = param(400.0, "[0, inf)")  # N per unit action
+    reset_dist: float = param(3.0, "(0, inf)")  # m; |cart position| beyond this fails the episode
+    max_episode_steps: int = param(500, "[1, inf)")
+    clip_observations: float = param(5.0, "(0, inf)")
+    reset_position_noise: float = param(0.1, "[0, inf)")  # each joint position uniform in +-this at reset
+    reset_velocity_noise: float = param(0.25, "[0, inf)")  # each joint velocity uniform in +-this at reset
+    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (1/120 s) per env step
+    asset: str = param("cartpole.xml")  # a path to an MJCF file, or the name of a shipped one
+
+
+def load_cartpole(path) -> mujoco.MjModel:
+    """The cartpole model at `path`; `AssetError` unless it is a slide joint (the cart) then a
+    hinge joint (the pole) with one actuator, which is what the task reads and drives."""
+    model = load_model(path)
+    slide, hinge = mujoco.mjtJoint.mjJNT_SLIDE, mujoco.mjtJoint.mjJNT_HINGE
+    if model.njnt < 2 or tuple(model.jnt_type[:2]) != (slide, hinge) or model.nu != 1:
+        first = [mujoco.mjtJoint(t).name.removeprefix("mjJNT_").lower() for t in model.jnt_type[:2]]
+        raise AssetError(f"{path} is not a cartpole model: it needs a slide joint (the cart) then a hinge "
+                         f"joint (the pole) and exactly one actuator; it has {model.njnt} joint(s) (first: "
+                         f"{', '.join(first) or 'none'}) and {model.nu} actuator(s)")
+    return model
 
 
 class CartpoleTask:
@@ -42,8 +57,8 @@ class CartpoleTask:
 
     def __init__(self, config: CartpoleConfig = CartpoleConfig(), *, backend: str = "jax", device=None):
         self.config = config
-        path = asset_path(config.asset) if "/" not in config.asset else config.asset
-        self.sim = Simulation(load_model(path), config.substeps, backend=backend, device=device)
+        self.sim = Simulation(load_cartpole(resolve_asset(config.asset)), config.substeps, backend=backend,
+                              device=device)
         self.obs_bound = float(config.clip_observations)
         self.max_episode_steps = int(config.max_episode_steps)
         self.dt = self.sim.dt

@@ -39,8 +39,9 @@ def _copy(value):
 def _urdf_spec(path: Path) -> mujoco.MjSpec:
     require_model_file(path)
     try:
-        spec = mujoco.MjSpec.from_file(str(path))
-    except ValueError as err:
+        # from the text: MuJoCo picks its file decoder by a case-sensitive suffix (".URDF" fails)
+        spec = mujoco.MjSpec.from_string(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
         raise AssetError(f"MuJoCo could not load {path}: {err}") from err
     for mesh in spec.meshes:  # resolve against the URDF's folder: the scene lives elsewhere
         if mesh.file and not os.path.isabs(mesh.file):
@@ -52,6 +53,12 @@ def _missing_names(hand: mujoco.MjSpec, joints, tips) -> list[str]:
     problems = []
     if len(joints) != 16 or len(tips) != 4:
         problems.append(f"urdf_joint_names needs 16 names and urdf_tip_links 4 (got {len(joints)} and {len(tips)})")
+        return problems
+    for what, names in (("urdf_joint_names", joints), ("urdf_tip_links", tips)):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.append(f"{what} names {repeated} more than once (each joint or link is named once)")
+    if problems:
         return problems
     missing = [n for n in joints if hand.joint(n) is None]
     if missing:
