@@ -56,7 +56,7 @@ def _time_calls(fn, state, action, n):
 def probe(name: str, asset: str, num_envs: int, n: int) -> dict:
     task = CartpoleTask(CartpoleConfig(asset=asset))
     batched = BatchedEnv(task, num_envs)
-    state, _ = jax.jit(batched.reset)(jax.random.PRNGKey(0))
+    state, _ = jax.jit(batched.reset)(jax.random.split(jax.random.PRNGKey(0), num_envs))
     action = jnp.zeros((num_envs, 1))
     step = jax.jit(batched.step, donate_argnums=0)
     t0 = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import gymnasium as gym
+from gymnasium.vector import AutoresetMode
 
 ENV_IDS = ("GpuCartpole-v0", "GpuAllegroHand-v0")
 
@@ -17,31 +18,43 @@ def _split_config(config_cls, kwargs: dict):
     return config_cls(**kwargs)
 
 
-def make_cartpole(num_envs: int = 512, *, device=None, backend: str = "jax", output: str = "torch",
-                  render_mode=None, render_config=None, **config):
+def _make(task_cls, config_cls, num_envs: int, *, device, backend: str, output: str, render_mode,
+          render_config, autoreset_mode, **config):
+    from .vector_env import GpuVectorEnv
+
+    task = task_cls(_split_config(config_cls, config), backend=backend, device=device)
+    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode, render_config=render_config,
+                        autoreset_mode=autoreset_mode)
+
+
+def make_cartpole(num_envs: int, *, device=None, backend: str = "jax", output: str = "torch", render_mode=None,
+                  render_config=None, autoreset_mode=AutoresetMode.SAME_STEP, **config):
     """GpuCartpole-v0 with `num_envs` envs; `config` overrides fields of `CartpoleConfig`."""
     from .tasks.cartpole import CartpoleConfig, CartpoleTask
-    from .vector_env import GpuVectorEnv
 
-    task = CartpoleTask(_split_config(CartpoleConfig, config), backend=backend, device=device)
-    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode,
-                        render_config=render_config)
+    return _make(CartpoleTask, CartpoleConfig, num_envs, device=device, backend=backend, output=output,
+                 render_mode=render_mode, render_config=render_config, autoreset_mode=autoreset_mode, **config)
 
 
-def make_allegro_hand(num_envs: int = 16384, *, device=None, backend: str = "auto", output: str = "torch",
-                      render_mode=None, render_config=None, **config):
+def make_allegro_hand(num_envs: int, *, device=None, backend: str = "auto", output: str = "torch",
+                      render_mode=None, render_config=None, autoreset_mode=AutoresetMode.SAME_STEP, **config):
     """GpuAllegroHand-v0 with `num_envs` envs; `config` overrides fields of `AllegroHandConfig`."""
     from .tasks.allegro_hand import AllegroHandConfig, AllegroHandTask
-    from .vector_env import GpuVectorEnv
 
-    task = AllegroHandTask(_split_config(AllegroHandConfig, config), backend=backend, device=device)
-    return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode,
-                        render_config=render_config)
+    return _make(AllegroHandTask, AllegroHandConfig, num_envs, device=device, backend=backend, output=output,
+                 render_mode=render_mode, render_config=render_config, autoreset_mode=autoreset_mode, **config)
+
+
+def single_env_unsupported(**kwargs):
+    """What `gymnasium.make(id)` runs for our ids: there is no single-env version."""
+    raise TypeError("gpu_envs environments are vector environments only: use gymnasium.make_vec(id, "
+                    "num_envs=N) (N = 1 for one env), not gymnasium.make(id)")
 
 
 def register_envs() -> None:
     """Register every env id with gymnasium (idempotent; runs at `import gpu_envs`)."""
-    if "GpuCartpole-v0" not in gym.registry:
-        gym.register("GpuCartpole-v0", vector_entry_point="gpu_envs._registration:make_cartpole")
-    if "GpuAllegroHand-v0" not in gym.registry:
-        gym.register("GpuAllegroHand-v0", vector_entry_point="gpu_envs._registration:make_allegro_hand")
+    factories = {"GpuCartpole-v0": "make_cartpole", "GpuAllegroHand-v0": "make_allegro_hand"}
+    for env_id, factory in factories.items():
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=f"{__name__}:single_env_unsupported",
+                         vector_entry_point=f"{__name__}:{factory}")

@@ -1,9 +1,9 @@
 """The batched, jitted core shared by every task: one XLA program per env step.
 
 `BatchedEnv` vmaps a task's single-env functions over N envs and adds what every env needs:
-action sanitising (NaN/inf -> 0, clip to [-1, 1]), truncation, SAME_STEP autoreset, episode
-statistics and recovery from non-finite physics. It is pure JAX: no torch, no gymnasium,
-nothing read back to the host.
+action sanitising (NaN/inf -> 0, clip to [-1, 1]), truncation, gymnasium's autoreset modes,
+episode statistics and recovery from non-finite physics. It is pure JAX (gymnasium only for the
+names of its autoreset modes, no torch): nothing is read back to the host.
 
 Buffer rules (they keep zero-copy safe): the `EnvState` is donated to every step and never
 handed to users; each `StepOutput` array is a fresh output of the step, never donated later,
@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from gymnasium.vector import AutoresetMode
 
 from .tasks.base import Task
 
@@ -27,22 +28,23 @@ class EnvState(NamedTuple):
     key: jax.Array  # (N, 2) uint32: each env's random key
     episode_return: jax.Array  # (N,) float32: reward summed over the running episode
     episode_length: jax.Array  # (N,) int32: env steps in the running episode
+    needs_reset: jax.Array  # (N,) bool: NEXT_STEP autoreset resets these envs at the next step
     metrics: dict  # scalars over all envs that the task keeps (e.g. consecutive_successes)
 
 
 class StepOutput(NamedTuple):
     """What one batched step returns to the user (N envs; fresh buffers every step)."""
 
-    obs: jax.Array  # (N, obs_dim) float32; first obs of the new episode where done
+    obs: jax.Array  # (N, obs_dim) float32; SAME_STEP: first obs of the new episode where done
     reward: jax.Array  # (N,) float32
     terminated: jax.Array  # (N,) bool
     truncated: jax.Array  # (N,) bool
-    final_obs: jax.Array  # (N, obs_dim) float32; last obs of the finished episode where done
-    done: jax.Array  # (N,) bool: terminated | truncated (gymnasium's `_final_obs` mask)
+    final_obs: jax.Array | None  # SAME_STEP: (N, obs_dim) last obs of the finished episode where done; else None
+    done: jax.Array  # (N,) bool: terminated | truncated (gymnasium's `_final_obs` / `_episode` mask)
     episode_return: jax.Array  # (N,) float32: the finished episode's return where done, else 0
     episode_length: jax.Array  # (N,) int32: the finished episode's length where done, else 0
     nonfinite_action: jax.Array  # (N,) bool: the action held NaN/inf (replaced by 0)
-    sim_unstable: jax.Array  # (N,) bool: physics went non-finite; the env was reset
+    sim_unstable: jax.Array  # (N,) bool: physics went non-finite (see the autoreset modes)
     extras: dict  # task-specific values (see the task's docs): per env, or metric scalars
 
 
@@ -56,15 +58,25 @@ def _select(mask: jax.Array, on_true, on_false):
 
 
 class BatchedEnv:
-    """Pure batched functions of one task over `num_envs` envs (jit them; donate the state)."""
+    """Pure batched functions of one task over `num_envs` envs (jit them; donate the state).
 
-    def __init__(self, task: Task, num_envs: int):
+    autoreset_mode: gymnasium's `AutoresetMode` that `step` follows.
+        SAME_STEP: a finished env is reset inside the same step; `obs` is its new episode's
+            first observation and `final_obs` the finished episode's last one.
+        NEXT_STEP: a finished env returns its last observation; the next step ignores its
+            action, resets it and returns the first observation with reward 0 and no flags.
+        DISABLED: nothing is reset by `step`; reset finished envs with `reset_where`.
+    In every mode an env whose physics goes non-finite is reported `truncated` and
+    `sim_unstable`, with reward 0 and a zero observation in place of the non-finite one.
+    """
+
+    def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP):
         self.task = task
         self.num_envs = int(num_envs)
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
 
-    def reset(self, key: jax.Array) -> tuple[EnvState, jax.Array]:
-        """All envs reset from one key: (state, obs (N, obs_dim))."""
-        keys = jax.random.split(key, self.num_envs)
+    def reset(self, keys: jax.Array) -> tuple[EnvState, jax.Array]:
+        """Every env reset from its own key in `keys` (N, 2): (state, obs (N, obs_dim))."""
         split = jax.vmap(jax.random.split)(keys)  # (N, 2, 2): carried key, reset key
         task_state = jax.vmap(self.task.reset)(split[:, 1])
         state = EnvState(
@@ -72,27 +84,31 @@ class BatchedEnv:
             key=split[:, 0],
             episode_return=jnp.zeros(self.num_envs, jnp.float32),
             episode_length=jnp.zeros(self.num_envs, jnp.int32),
+            needs_reset=jnp.zeros(self.num_envs, bool),
             metrics=self.task.init_metrics() if hasattr(self.task, "init_metrics") else {},
         )
         return state, jax.vmap(self.task.observe)(task_state)
 
-    def reset_where(self, state: EnvState, mask: jax.Array) -> tuple[EnvState, jax.Array]:
-        """Reset only the envs where `mask` (N,) is True; the others keep their episode."""
-        split = jax.vmap(jax.random.split)(state.key)
+    def reset_where(self, state: EnvState, mask: jax.Array, keys: jax.Array) -> tuple[EnvState, jax.Array]:
+        """Reset the envs where `mask` (N,) is True from their rows of `keys` (N, 2); the
+        others keep their episode and their random stream."""
+        split = jax.vmap(jax.random.split)(keys)
         fresh = jax.vmap(self.task.reset)(split[:, 1])
         task_state = _select(mask, fresh, state.task)
         state = EnvState(
             task=task_state,
-            key=split[:, 0],
+            key=jnp.where(mask[:, None], split[:, 0], state.key),
             episode_return=jnp.where(mask, 0.0, state.episode_return),
             episode_length=jnp.where(mask, 0, state.episode_length),
+            needs_reset=state.needs_reset & ~mask,
             metrics=state.metrics,
         )
         return state, jax.vmap(self.task.observe)(task_state)
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepOutput]:
-        """One control step of every env with `action` (N, action_dim), then autoreset."""
+        """One control step of every env with `action` (N, action_dim), then the autoreset mode's resets."""
         task = self.task
+        mode = self.autoreset_mode
         action = jnp.asarray(action, jnp.float32)
         finite_action = jnp.isfinite(action)
         nonfinite_action = ~jnp.all(finite_action, axis=-1)
@@ -103,27 +119,39 @@ class BatchedEnv:
                   & jnp.all(jnp.isfinite(result.obs), axis=-1) & jnp.isfinite(result.reward))
         unstable = ~stable
         reward = jnp.where(stable, result.reward, 0.0)
-        final_obs = jnp.where(stable[:, None], result.obs, 0.0)
+        last_obs = jnp.where(stable[:, None], result.obs, 0.0)
 
         length = state.episode_length + 1
         ep_return = state.episode_return + reward
         terminated = result.terminated & stable
         truncated = (length >= task.max_episode_steps) & ~terminated | unstable
+        skipped = state.needs_reset  # NEXT_STEP: these envs reset now instead of stepping
+        extras = result.extras  # per env (leading axis N)
+        if mode == AutoresetMode.NEXT_STEP:
+            terminated, truncated, unstable = terminated & ~skipped, truncated & ~skipped, unstable & ~skipped
+            reward = jnp.where(skipped, 0.0, reward)
+            extras = _select(skipped, jax.tree.map(jnp.zeros_like, extras), extras)
         done = terminated | truncated
 
-        split = jax.vmap(jax.random.split)(state.key)
-        fresh = jax.vmap(task.reset)(split[:, 1])
-        task_state = _select(done, fresh, result.state)
-        obs = jnp.where(done[:, None], jax.vmap(task.observe)(fresh), final_obs)
+        if mode == AutoresetMode.DISABLED:
+            key, task_state, obs, restart = state.key, result.state, last_obs, jnp.zeros_like(done)
+        else:
+            restart = done if mode == AutoresetMode.SAME_STEP else skipped
+            split = jax.vmap(jax.random.split)(state.key)
+            key = split[:, 0]
+            fresh = jax.vmap(task.reset)(split[:, 1])
+            task_state = _select(restart, fresh, result.state)
+            obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
 
         metrics = state.metrics
         if hasattr(task, "update_metrics"):
-            metrics = task.update_metrics(metrics, done, result.extras)
+            metrics = task.update_metrics(metrics, done, extras)
         new_state = EnvState(
             task=task_state,
-            key=split[:, 0],
-            episode_return=jnp.where(done, 0.0, ep_return),
-            episode_length=jnp.where(done, 0, length),
+            key=key,
+            episode_return=jnp.where(restart | done, 0.0, ep_return),
+            episode_length=jnp.where(restart | done, 0, length),
+            needs_reset=done if mode == AutoresetMode.NEXT_STEP else state.needs_reset,
             metrics=metrics,
         )
         out = StepOutput(
@@ -131,12 +159,12 @@ class BatchedEnv:
             reward=reward,
             terminated=terminated,
             truncated=truncated,
-            final_obs=final_obs,
+            final_obs=last_obs if mode == AutoresetMode.SAME_STEP else None,
             done=done,
             episode_return=jnp.where(done, ep_return, 0.0),
             episode_length=jnp.where(done, length, 0),
             nonfinite_action=nonfinite_action,
             sim_unstable=unstable,
-            extras={**result.extras, **metrics},
+            extras={**extras, **metrics},
         )
         return new_state, out

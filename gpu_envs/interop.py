@@ -88,21 +88,28 @@ def _check_kind(kind: str, dtype: Any, what: str) -> None:
         raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {dtype} cannot be cast")
 
 
-def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device) -> jax.Array:
+def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device, *, private: bool = False) -> jax.Array:
     """Check `action` and return it as a float32 JAX array of `shape` on `device`.
 
-    Accepts torch tensors (any device; moved once if needed; float32 on the right device
-    crosses without a copy), JAX arrays and anything numpy can read. Raises ValueError for a
-    wrong shape and TypeError for a dtype that is not a real number (bool, complex, object).
-    NaN/inf values are not rejected here: the compiled step replaces them (see `BatchedEnv`).
+    Accepts torch tensors (any device, dense or sparse; moved once if needed; float32 on the
+    right device crosses without a copy), JAX arrays and anything numpy can read. Raises
+    ValueError for a wrong shape and TypeError for a dtype that is not a real number (bool,
+    complex, object). NaN/inf values are not rejected here: the compiled step replaces them
+    (see `BatchedEnv`).
+
+    private: the result shares no memory with the caller's torch tensor or numpy array (a
+    copy where it would), so a step that runs asynchronously after the call returns cannot
+    see the caller's later writes to it.
     """
     what = "action"
     if isinstance(action, torch.Tensor):
         _check_shape(action.shape, shape, what)
         if action.dtype == torch.bool or action.is_complex():
             raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {action.dtype} cannot be cast")
+        if action.layout != torch.strided:
+            action = action.to_dense()
         target = torch_device_of(device)
-        action = action.detach().to(device=target, dtype=torch.float32).contiguous()
+        action = action.detach().to(device=target, dtype=torch.float32, copy=private).contiguous()
         return torch_to_jax(action, device)
     if isinstance(action, jax.Array):
         _check_shape(action.shape, shape, what)
@@ -115,7 +122,7 @@ def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device) -> ja
     array = np.asarray(action)
     _check_shape(array.shape, shape, what)
     _check_kind(array.dtype.kind, array.dtype, what)
-    return jax.device_put(array.astype(np.float32, copy=False), device)
+    return jax.device_put(array.astype(np.float32, copy=private), device)
 
 
 def mask_to_jax(mask: Any, num_envs: int, device: jax.Device) -> jax.Array:

@@ -1,9 +1,10 @@
 """GpuVectorEnv: any task as a `gymnasium.vector.VectorEnv` with zero-copy torch outputs.
 
-Step semantics are gymnasium's SAME_STEP autoreset: an env that finishes is reset inside the
-same `step`; the returned observation is the new episode's first one and the finished
-episode's last observation is `infos["final_obs"]` where `infos["_final_obs"]` is True.
-See docs/env_api.md for the info keys.
+Step semantics follow one of gymnasium's autoreset modes (constructor argument
+`autoreset_mode`). The default, SAME_STEP, resets an env that finishes inside the same `step`;
+the returned observation is the new episode's first one and the finished episode's last
+observation is `infos["final_obs"]` where `infos["_final_obs"]` is True. See docs/env_api.md
+for the modes and the info keys.
 """
 
 from __future__ import annotations
@@ -13,16 +14,32 @@ from typing import Any
 import gymnasium as gym
 import jax
 import numpy as np
+from gymnasium.utils import seeding as gym_seeding
 from gymnasium.vector import AutoresetMode
 
-from . import packing
+from . import memory, packing
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
-from .render import GridScene, HumanViewer, OffscreenRenderer, RenderConfig
+from .seeding import check_seed, key_from_seed, keys_from_seeds
+from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
 
 OUTPUTS = ("torch", "jax")
+AUTORESET_MODES = {"same_step": AutoresetMode.SAME_STEP, "next_step": AutoresetMode.NEXT_STEP,
+                   "disabled": AutoresetMode.DISABLED}
+
+
+def parse_autoreset_mode(mode) -> AutoresetMode:
+    """An `AutoresetMode` from the enum itself, its value ("SameStep") or its name ("same_step")."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    if isinstance(mode, str):
+        for name, member in AUTORESET_MODES.items():
+            if mode.lower() in (name, member.value.lower()):
+                return member
+    raise ValueError(f"autoreset_mode must be a gymnasium.vector.AutoresetMode or one of "
+                     f"{list(AUTORESET_MODES)} (got {mode!r})")
 _NO_VIEWER = object()  # render_mode="human" where no window could be opened
 
 
@@ -34,16 +51,22 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         num_envs: number of parallel envs N (>= 1).
         output: "torch" (default) returns torch tensors sharing memory with the simulator's
             outputs; "jax" returns the JAX arrays themselves.
-        render_mode: None (default), "rgb_array" (`render()` returns an RGB frame of the first
-            envs in a grid) or "human" (MuJoCo's viewer window, updated by each `render()`).
-        render_config: what `render()` shows: a dict of `gpu_envs.render.RenderConfig` fields
-            (num_envs=16 shown, width=640, height=480, camera pose, grid spacing).
+        render_mode: None (default), "rgb_array" (`render()` returns one RGB frame per env,
+            drawn when read; `render_grid()` one frame of the first envs in a grid) or "human"
+            (MuJoCo's viewer window showing the grid, updated by each `render()`).
+        render_config: frame size (width=640, height=480) and what the grid shows: a dict of
+            `gpu_envs.render.RenderConfig` fields (num_envs=16 shown, camera pose, grid spacing).
+        autoreset_mode: gymnasium's `AutoresetMode` (or "same_step", "next_step", "disabled"):
+            how finished envs are reset; SAME_STEP (default) resets them inside `step`.
+
+    An env holds device buffers that each step donates, so it cannot be copied or pickled
+    (`copy.copy`, `copy.deepcopy` and `pickle` raise TypeError): make a second env instead.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array", "human"]}
 
     def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
-                 render_config=None):
+                 render_config=None, autoreset_mode=AutoresetMode.SAME_STEP):
         if not is_positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
@@ -51,7 +74,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
-        self.metadata = dict(self.metadata, render_fps=round(1.0 / task.dt))
+        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
+        self.metadata = dict(self.metadata, render_fps=round(1.0 / task.dt), autoreset_mode=self.autoreset_mode)
         self.task = task
         self.num_envs = int(num_envs)
         self.output = output
@@ -60,6 +84,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.device = torch_device_of(self.jax_device)
         self.backend = task.sim.backend
 
+        # gymnasium's batched spaces hold two float32 bounds per observation and action entry
+        memory.require_host_fits(self.num_envs, 8 * (task.obs_dim + task.action_dim), "the batched spaces")
         bound = np.float32(task.obs_bound)
         self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
         self.single_action_space = gym.spaces.Box(-1.0, 1.0, (task.action_dim,), np.float32)
@@ -68,49 +94,76 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._action_shape = (self.num_envs, task.action_dim)
 
         task.sim.reserve(self.num_envs)
-        self._batched = BatchedEnv(task, self.num_envs)
-        self._reset_fn = jax.jit(self._batched.reset)
+        self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode)
+        self._reset_fn = jax.jit(lambda key: self._batched.reset(jax.random.split(key, self.num_envs)))
+        self._reset_keys_fn = jax.jit(self._batched.reset)
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
+        self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
         else:
             self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
-        self._shown_count = min(self.render_config.num_envs, self.num_envs)  # envs render() draws
+        self._shown_count = min(self.render_config.num_envs, self.num_envs)  # envs render_grid() draws
         self._shown_fn = jax.jit(self._shown)
-        self._renderer = None  # built by the first render()
+        self._snapshot_fn = jax.jit(lambda state: self._positions(state, self.num_envs))  # render()'s copy
+        self._renderer = None  # built by the first render_grid() or per-env frame
+        self._one_env = None  # GridScene of one env alone, for render()'s per-env frames
         self._fields = None
         self._last_output = None  # the latest step's output buffer(s), for inspection and tests
         self._state = None
         self._key = None
+        self._fits_checked = set()  # programs whose memory need was checked before their first run
         self._closed = False
 
     # -- gymnasium API ---------------------------------------------------------------------
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         """Reset all envs (or those in options["reset_mask"]) -> (obs, infos).
 
-        seed: an int makes every trajectory reproducible on the same backend and device;
-            None continues the env's random stream (seeded from OS entropy the first time).
+        seed: an int (>= 0) makes every trajectory reproducible on the same backend and
+            device; a list of `num_envs` ints (or None entries) gives env i a start that is a
+            function of seed[i] alone; None continues the env's random stream (seeded from OS
+            entropy the first time). With a reset_mask, the reset envs are a function of the
+            seed too. An int seed also seeds `np_random` (gymnasium's contract).
         options: {"reset_mask": bool (N,)} resets only those envs (needs an earlier reset).
         """
         self._check_open()
-        if seed is not None:
-            self._key = jax.device_put(jax.random.PRNGKey(seed), self.jax_device)
-        elif self._key is None:
-            entropy = int(np.random.SeedSequence().generate_state(1)[0])
-            self._key = jax.device_put(jax.random.PRNGKey(entropy), self.jax_device)
-        self._key, key = jax.random.split(self._key)
+        check_seed(seed, self.num_envs)
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; supported: ['reset_mask']")
-        if mask is None:
-            self._state, obs = self._reset_fn(key)
-        else:
+        if mask is not None:
             if self._state is None:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
-            self._state, obs = self._reset_where_fn(self._state, mask_to_jax(mask, self.num_envs, self.jax_device))
+            mask = mask_to_jax(mask, self.num_envs, self.jax_device)
+        keys = self._reset_keys(seed)
+        if mask is None:
+            self._require_fits(self._reset_keys_fn, (keys,), "reset")
+            self._state, obs = self._reset_keys_fn(keys)
+        else:
+            self._state, obs = self._reset_where_fn(self._state, mask, keys)
         return self._out(obs), {}
+
+    def _reset_keys(self, seed) -> jax.Array:
+        """Each env's reset key (N, 2) for a checked `seed`; advances the env's key stream."""
+        if isinstance(seed, (list, tuple)):
+            given = [int(s) for s in seed if s is not None]
+            if len(given) == len(seed):  # every env seeded: the stream after this reset is too
+                self._key = key_from_seed(int(np.random.SeedSequence(given).generate_state(1)[0]))
+                self._np_random, self._np_random_seed = np.random.default_rng(given), -1
+            return keys_from_seeds(list(seed), self._next_keys())
+        if seed is not None:
+            self._key = key_from_seed(seed)
+            self._np_random, self._np_random_seed = gym_seeding.np_random(int(seed))
+        return self._next_keys()
+
+    def _next_keys(self) -> jax.Array:
+        """(N, 2) fresh keys from the env's stream (seeded from OS entropy the first time)."""
+        if self._key is None:
+            self._key = key_from_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+        self._key, key = jax.random.split(jax.device_put(self._key, self.jax_device))
+        return self._split_fn(key)
 
     def step(self, actions):
         """Step every env with `actions` (N, action_dim) -> (obs, reward, terminated, truncated, infos)."""
@@ -138,7 +191,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._check_open()
         if self._state is None:
             raise RuntimeError("call reset() before step()")
-        action = action_to_jax(actions, self._action_shape, self.jax_device)
+        # output="jax" returns before the step has run: the step must not read the caller's buffer
+        action = action_to_jax(actions, self._action_shape, self.jax_device, private=self.output == "jax")
+        self._require_fits(self._step_fn, (self._state, action), "step")
         self._state, out = self._step_fn(self._state, action)
         self._last_output = out
         if self.render_mode == "human":  # gymnasium's convention: the window follows every step
@@ -146,6 +201,28 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         return out
 
     def render(self):
+        """One frame per env (gymnasium's `VectorEnv.render` contract), drawn when first read.
+
+        rgb_array: a read-only `Sequence` (`gpu_envs.render.EnvFrames`) of `num_envs` items;
+        item i is env i alone, a (height, width, 3) uint8 numpy array framed by the task's
+        camera, as env i was at this call. The call itself costs one device-to-host copy of
+        every env's positions (qpos and mocap poses, no drawing); each frame is drawn on its
+        first read (one scene render on the host), then kept, so reading all N envs costs N
+        renders and N frames of memory. Slices and iteration are lazy; `np.asarray(frames)`
+        draws every env it holds. human: as `render_grid()` (updates the window, returns None).
+        None when render_mode is None.
+        """
+        if self.render_mode != "rgb_array":
+            return self.render_grid()
+        self._check_open()
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        # copied now (the state is donated to the next step) into host memory that numpy owns
+        flat = np.array(self._snapshot_fn(self._state), copy=True)
+        config = self.render_config
+        return EnvFrames(self._draw_one_env, *self._split_positions(flat), (config.height, config.width, 3))
+
+    def render_grid(self):
         """The shown envs (the first `render_config.num_envs`) as one picture.
 
         rgb_array: a (height, width, 3) uint8 numpy frame, envs in a grid, env 0 at the far
@@ -157,7 +234,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if self.render_mode is None:
             return None
         if self._state is None:
-            raise RuntimeError("call reset() before render()")
+            raise RuntimeError("call reset() before render_grid() or render()")
         if self._renderer is None:
             self._renderer = self._make_renderer()
         if self.render_mode == "human":
@@ -167,6 +244,17 @@ class GpuVectorEnv(gym.vector.VectorEnv):
                     self._renderer.show(*self._shown_on_host())
             return None
         return self._renderer.render(*self._shown_on_host())
+
+    def __copy__(self):
+        raise TypeError(f"{type(self).__name__} cannot be copied: its device state is donated to each step, "
+                        "so a copy would break the original. Create a second env with gymnasium.make_vec")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(f"{type(self).__name__} cannot be pickled: it holds device buffers and compiled "
+                        "programs. Pickle its constructor arguments and make a new env instead")
 
     def close_extras(self, **kwargs):
         if self._renderer not in (None, _NO_VIEWER):
@@ -179,7 +267,10 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def _shown(self, state) -> jax.Array:
         """The shown envs' qpos, mocap_pos and mocap_quat in one (k, nq + 7m) array."""
-        count = self._shown_count
+        return self._positions(state, self._shown_count)
+
+    def _positions(self, state, count: int) -> jax.Array:
+        """The first `count` envs' qpos, mocap_pos and mocap_quat in one (count, nq + 7m) array."""
         physics = self.task.physics(state.task)
         parts = (physics.qpos[:count], physics.mocap_pos[:count].reshape(count, -1),
                  physics.mocap_quat[:count].reshape(count, -1))
@@ -187,10 +278,24 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def _shown_on_host(self):
         """(qpos (k, nq), mocap_pos (k, m, 3), mocap_quat (k, m, 4)) on the host, from one copy."""
-        flat = np.asarray(self._shown_fn(self._state))
+        return self._split_positions(np.asarray(self._shown_fn(self._state)))
+
+    def _split_positions(self, flat: np.ndarray):
+        """(qpos (k, nq), mocap_pos (k, m, 3), mocap_quat (k, m, 4)) views of a (k, nq + 7m) array."""
         nq, m = self.task.sim.mj_model.nq, self.task.sim.mj_model.nmocap
         k = flat.shape[0]
         return flat[:, :nq], flat[:, nq:nq + 3 * m].reshape(k, m, 3), flat[:, nq + 3 * m:].reshape(k, m, 4)
+
+    def _draw_one_env(self, qpos, mocap_pos, mocap_quat) -> np.ndarray:
+        """One env alone (positions (1, ...)), framed by the task's camera: a frame of render()."""
+        self._check_open()
+        if self._renderer is None:
+            self._renderer = self._make_renderer()
+        if self._one_env is None:
+            config = self.render_config
+            self._one_env = GridScene(self.task.sim.mj_model, 1, RenderConfig(width=config.width, height=config.height),
+                                      self.task.camera, max_width=config.width, max_height=config.height)
+        return self._renderer.draw(self._one_env, qpos, mocap_pos, mocap_quat)
 
     def _make_renderer(self):
         config = self.render_config
@@ -204,20 +309,26 @@ class GpuVectorEnv(gym.vector.VectorEnv):
                 return _NO_VIEWER
         return OffscreenRenderer(grid, config.width, config.height)
 
+    def _require_fits(self, jitted, args: tuple, what: str) -> None:
+        """Before `what`'s first run: MemoryError with XLA's estimate if it cannot fit (see memory.py)."""
+        if what not in self._fits_checked:
+            memory.require_fits(jitted, args, device=self.jax_device, num_envs=self.num_envs, what=what)
+            self._fits_checked.add(what)
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this environment is closed; create a new one")
 
     @staticmethod
     def _flatten(out: StepOutput) -> dict:
-        flat = {name: value for name, value in out._asdict().items() if name != "extras"}
+        flat = {name: value for name, value in out._asdict().items() if name != "extras" and value is not None}
         flat.update({f"extras/{name}": value for name, value in out.extras.items()})
         return flat
 
     @staticmethod
     def _views(flat: dict) -> dict:
         extras = {name[7:]: flat.pop(name) for name in list(flat) if name.startswith("extras/")}
-        return dict(flat, extras=extras)
+        return dict(dict.fromkeys(StepOutput._fields), **flat, extras=extras)
 
     def _packed_step(self, state, action):
         state, out = self._batched.step(state, action)
@@ -232,13 +343,12 @@ class GpuVectorEnv(gym.vector.VectorEnv):
     @staticmethod
     def _unpack(out: StepOutput):
         """gymnasium's (obs, reward, terminated, truncated, infos) from one step's outputs."""
-        infos = {
-            "final_obs": out.final_obs,
-            "_final_obs": out.done,
+        infos = {} if out.final_obs is None else {"final_obs": out.final_obs, "_final_obs": out.done}
+        infos.update({
             "episode": {"r": out.episode_return, "l": out.episode_length},
             "_episode": out.done,
             "nonfinite_action": out.nonfinite_action,
             "sim_unstable": out.sim_unstable,
             **out.extras,
-        }
+        })
         return out.obs, out.reward, out.terminated, out.truncated, infos

@@ -1,5 +1,8 @@
 """Shared fixtures: each distinct env config compiles once per test session (CPU backend)."""
 
+import os
+import tempfile
+
 import gymnasium as gym
 import jax
 import pytest
@@ -9,7 +12,19 @@ import gpu_envs  # noqa: F401
 # Envs made without device= run on JAX's CPU backend, as in CI; GPU tests ask for "cuda".
 jax.config.update("jax_default_device", jax.devices("cpu")[0])
 
+# One persistent compilation cache for the session and the subprocesses it starts (train and
+# play CLIs): an identical program (same task, config and env count) compiles once.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="gpu_envs_jax_cache_"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
+
 NUM_ENVS = 4
+AUTORESET_MODES = ("same_step", "next_step", "disabled")
+# every registered env, as the contract and wrapper tests make it: few envs, short episodes
+CONTRACT_NUM_ENVS = 2
+CONTRACT_EPISODE_STEPS = 4
 
 
 def _has_gpu() -> bool:
@@ -50,3 +65,27 @@ def hand():
     env = gym.make_vec("GpuAllegroHand-v0", num_envs=2)
     yield env
     env.close()
+
+
+_shared_envs: dict = {}
+
+
+@pytest.fixture(scope="session")
+def shared_env():
+    """make(env_id, mode) -> that registered env in that autoreset mode, made once per session
+    (CONTRACT_NUM_ENVS envs, episodes truncated after CONTRACT_EPISODE_STEPS, render_mode="rgb_array").
+    Tests that use it reset it first and never close it."""
+
+    def make(env_id: str, mode: str):
+        key = (env_id, mode)
+        if key not in _shared_envs:
+            _shared_envs[key] = gym.make_vec(
+                env_id, num_envs=CONTRACT_NUM_ENVS, autoreset_mode=mode,
+                max_episode_steps=CONTRACT_EPISODE_STEPS, render_mode="rgb_array",
+                render_config={"num_envs": 1, "width": 32, "height": 24})
+        return _shared_envs[key]
+
+    yield make
+    for env in _shared_envs.values():
+        env.close()
+    _shared_envs.clear()

@@ -1,14 +1,13 @@
 """Bad input meets a clear error; NaN actions and non-finite physics never spread to other envs."""
 
-import jax
-import jax.numpy as jnp
 import gymnasium as gym
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
 
+import gpu_envs.memory
 from conftest import NUM_ENVS
-from gpu_envs.batched import EnvState
 
 
 @pytest.mark.parametrize("shape", [(NUM_ENVS,), (NUM_ENVS + 1, 1), (NUM_ENVS, 2), (1, NUM_ENVS)])
@@ -102,3 +101,20 @@ def test_bad_reset_options_are_rejected(cartpole):
         cartpole.reset(options={"bogus": 1})
     with pytest.raises(ValueError, match="reset_mask"):
         cartpole.reset(options={"reset_mask": np.ones(NUM_ENVS + 1, bool)})
+
+
+def test_num_envs_far_beyond_memory_is_refused_before_anything_is_allocated():
+    with pytest.raises(MemoryError, match=r"num_envs=2000000000 does not fit: .* GB is free; at most about \d+ envs"):
+        gym.make_vec("GpuCartpole-v0", num_envs=2_000_000_000)
+
+
+def test_a_step_that_cannot_fit_is_refused_with_the_estimate_before_it_runs(monkeypatch):
+    env = gym.make_vec("GpuCartpole-v0", num_envs=NUM_ENVS)
+    env.reset(seed=0)
+    monkeypatch.setattr(gpu_envs.memory, "available_bytes", lambda device: 1000)
+    with pytest.raises(MemoryError, match=r"num_envs=4 does not fit: one step needs about .* on cpu"):
+        env.step(torch.zeros(NUM_ENVS, 1))
+    monkeypatch.undo()
+    obs, *_ = env.step(torch.zeros(NUM_ENVS, 1))  # nothing was run or donated by the refused step
+    assert torch.isfinite(obs).all()
+    env.close()
