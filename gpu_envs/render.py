@@ -5,7 +5,8 @@ The GPU simulation stays where it is: the vector env copies only the shown envs'
 geoms to a single `MjvScene`, each env shifted to its grid cell (env 0 at the origin, the
 others along +x and -y). `OffscreenRenderer` turns that scene into an RGB array with an
 OpenGL context it picks itself (EGL or OSMesa headless, GLFW with a display), and
-`HumanViewer` shows it in MuJoCo's interactive viewer.
+`HumanViewer` shows it in MuJoCo's interactive viewer. `EnvFrames` is the per-env view:
+one frame per env, each env alone in a one-env `GridScene`, drawn when first read.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import operator
 import os
 import sys
+from collections.abc import Sequence
 
 import mujoco
 import numpy as np
@@ -128,7 +131,13 @@ class GridScene:
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         self.camera.lookat[:] = centre + np.asarray(lookat, float)
         extent = max((cols - 1) * dx, (rows - 1) * dy)
-        self.camera.distance = defaults.distance + 1.4 * extent if config.distance is None else float(config.distance)
+        if config.distance is not None:
+            self.camera.distance = float(config.distance)
+        elif defaults.distance + 1.4 * extent > 0:
+            self.camera.distance = defaults.distance + 1.4 * extent
+        else:  # one env of a task whose own distance is 0 (Cartpole): one grid cell fills the frame
+            half_fov = math.radians(model.vis.global_.fovy) / 2
+            self.camera.distance = max(dx * config.height / config.width, dy) / (2 * math.tan(half_fov))
         self.camera.azimuth = defaults.azimuth if config.azimuth is None else float(config.azimuth)
         self.camera.elevation = defaults.elevation if config.elevation is None else float(config.elevation)
 
@@ -164,6 +173,13 @@ class GridScene:
             mujoco.mjv_addGeoms(self.model, self.data, self.option_rest, self.perturb,
                                 mujoco.mjtCatBit.mjCAT_ALL, scene)
             self._shift(scene, start, self.offsets[env])
+
+
+def render_grid(env):
+    """`env.render_grid()` for a GpuVectorEnv or any wrapper of one: gymnasium's wrappers do not
+    pass `render_grid` through, so the unwrapped env's is called when the wrapper has none."""
+    method = getattr(env, "render_grid", None)
+    return (method if method is not None else env.unwrapped.render_grid)()
 
 
 def has_display() -> bool:
@@ -225,9 +241,13 @@ class OffscreenRenderer:
 
     def render(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> np.ndarray:
         """A frame of the shown envs (see `GridScene.update` for the inputs)."""
-        self.grid.update(qpos, mocap_pos, mocap_quat)
+        return self.draw(self.grid, qpos, mocap_pos, mocap_quat)
+
+    def draw(self, grid: GridScene, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> np.ndarray:
+        """A frame of `grid`, another scene of the same model (one env alone, say), in this context."""
+        grid.update(qpos, mocap_pos, mocap_quat)
         self._gl.make_current()
-        mujoco.mjr_render(self._rect, self.grid.scene, self._context)
+        mujoco.mjr_render(self._rect, grid.scene, self._context)
         frame = np.empty((self.height, self.width, 3), np.uint8)
         mujoco.mjr_readPixels(frame, None, self._rect, self._context)
         return np.flipud(frame)
@@ -238,6 +258,55 @@ class OffscreenRenderer:
             self._context.free()
             self._context = None
             self._gl.free()
+
+
+class EnvFrames(Sequence):
+    """One frame per env, as `GpuVectorEnv.render()` returns them: item i is env i alone.
+
+    Holds a host snapshot of every env's positions, taken when it was made; a frame is drawn
+    from that snapshot by `draw(qpos (1, nq), mocap_pos (1, m, 3), mocap_quat (1, m, 4))` the
+    first time it is read, then kept: reading it again returns the same read-only array. A
+    slice is an `EnvFrames` over those envs that shares the snapshot and the drawn frames;
+    `np.asarray(frames)` draws every env it holds, so slice first (`np.asarray(frames[:4])`).
+    """
+
+    def __init__(self, draw, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray,
+                 frame_shape: tuple, envs: range | None = None, cache: dict | None = None):
+        self._draw = draw
+        self.frame_shape = tuple(frame_shape)  # (height, width, 3)
+        self._snapshot = (qpos, mocap_pos, mocap_quat)
+        self._envs = range(len(qpos)) if envs is None else envs
+        self._cache = {} if cache is None else cache  # env index -> its frame
+
+    def __len__(self) -> int:
+        return len(self._envs)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return EnvFrames(self._draw, *self._snapshot, self.frame_shape, self._envs[index], self._cache)
+        env = self._envs[operator.index(index)]  # IndexError out of range, as a list's
+        frame = self._cache.get(env)
+        if frame is None:
+            frame = self._draw(*(part[env:env + 1] for part in self._snapshot))
+            frame.flags.writeable = False
+            self._cache[env] = frame
+        return frame
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("EnvFrames draws its frames: np.asarray(frames, copy=False) cannot be a view")
+        return np.stack(list(self), dtype=dtype) if len(self) else np.empty((0, *self.frame_shape), dtype or np.uint8)
+
+    @property
+    def drawn(self) -> int:
+        """How many of these envs' frames are drawn so far."""
+        return sum(env in self._cache for env in self._envs)
+
+    def __repr__(self) -> str:
+        return f"EnvFrames({len(self)} envs, {self.drawn} drawn)"
 
 
 class ViewerQuit(KeyboardInterrupt):

@@ -1,8 +1,10 @@
 """MP4 videos of a GpuVectorEnv's rendered grid: a frame writer and a recording wrapper.
 
 Needs the `video` extra (`pip install "gpu-envs[video]"`: imageio-ffmpeg, which ships its own
-ffmpeg binary). Frames come from `env.render()` with render_mode="rgb_array", one per env
-step, so videos play at the env's control rate (`env.metadata["render_fps"]`).
+ffmpeg binary). Frames come from `env.render_grid()` with render_mode="rgb_array", one per env
+step, so videos play at the env's control rate (`env.metadata["render_fps"]`). (Gymnasium's own
+`gymnasium.wrappers.vector.RecordVideo` records `env.render()`'s per-env frames instead; see
+docs/rendering.md.)
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import warnings
 
 import gymnasium as gym
 import numpy as np
+
+from .render import render_grid
 
 
 def _imageio_ffmpeg():
@@ -121,7 +125,7 @@ class RecordVideo(gym.vector.VectorWrapper):
             path = os.path.join(self.folder, f"{self.name_prefix}-step{self._step}.mp4")
             self._writer = VideoWriter(path, self.fps)
         if self._writer is not None:
-            self._writer.add(self.env.render())
+            self._writer.add(render_grid(self.env))
             if self._writer.frames >= self.length:
                 self._finish()
 

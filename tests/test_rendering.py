@@ -1,15 +1,16 @@
-"""render_mode="rgb_array" frames, the grid, video clips and the play CLI (CPU, EGL or OSMesa)."""
+"""render_mode="rgb_array" frames (per env and the grid), video clips and the play CLI (CPU, EGL or OSMesa)."""
 
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from gpu_envs.render import RenderConfig, gl_unavailable, grid_shape
+from gpu_envs.render import EnvFrames, RenderConfig, gl_unavailable, grid_shape, render_grid
 from gpu_envs.video import RecordVideo, VideoWriter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,25 +31,30 @@ def rendered_cartpole():
     env.close()
 
 
+def _differ(a, b) -> int:
+    """Summed absolute pixel difference of two frames."""
+    return int(np.abs(a.astype(int) - b.astype(int)).sum())
+
+
 @needs_gl
-def test_rgb_array_frame_has_the_configured_size_and_is_not_blank(rendered_cartpole):
-    frame = rendered_cartpole.render()
+def test_grid_frame_has_the_configured_size_and_is_not_blank(rendered_cartpole):
+    frame = rendered_cartpole.render_grid()
     assert frame.shape == (120, 160, 3) and frame.dtype == np.uint8
     assert frame.std() > 10  # sky, floor and carts, not one flat colour
 
 
 @needs_gl
-def test_frames_differ_after_the_state_changes(rendered_cartpole):
-    before = rendered_cartpole.render()
+def test_grid_frames_differ_after_the_state_changes(rendered_cartpole):
+    before = rendered_cartpole.render_grid()
     for _ in range(20):
         rendered_cartpole.step(torch.ones(4, 1))
-    after = rendered_cartpole.render()
-    assert np.abs(after.astype(int) - before.astype(int)).sum() > 1000
+    after = rendered_cartpole.render_grid()
+    assert _differ(after, before) > 1000
 
 
 @needs_gl
 def test_scene_holds_one_copy_of_each_env_asked_for(rendered_cartpole):
-    rendered_cartpole.render()
+    rendered_cartpole.render_grid()
     grid = rendered_cartpole._renderer.grid
     per_env = grid.model.ngeom - 1  # every geom but the floor, which is drawn once
     assert grid.scene.ngeom == 1 + 4 * per_env
@@ -77,9 +83,159 @@ def test_shown_envs_are_capped_at_the_env_count():
     env = gym.make_vec("GpuCartpole-v0", num_envs=2, render_mode="rgb_array",
                        render_config={"num_envs": 16, "width": 64, "height": 48})
     env.reset(seed=0)
-    assert env.render().shape == (48, 64, 3)
+    assert env.render_grid().shape == (48, 64, 3)
     assert len(env._renderer.grid.offsets) == 2
     env.close()
+
+
+# -- render(): one frame per env, drawn when read ----------------------------------------
+
+
+@needs_gl
+def test_render_returns_one_frame_per_env_of_the_configured_size(rendered_cartpole):
+    frames = rendered_cartpole.render()
+    assert isinstance(frames, Sequence) and len(frames) == 4
+    assert all(frame.shape == (120, 160, 3) and frame.dtype == np.uint8 for frame in frames)
+
+
+@needs_gl
+def test_render_draws_only_the_frames_read(rendered_cartpole):
+    frames = rendered_cartpole.render()
+    assert frames.drawn == 0
+    frames[2]
+    assert frames.drawn == 1
+
+
+def test_render_before_reset_raises():
+    env = gym.make_vec("GpuCartpole-v0", num_envs=1, render_mode="rgb_array")
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.render()
+    env.close()
+
+
+@needs_gl
+def test_a_read_frame_is_kept_and_read_only(rendered_cartpole):
+    frames = rendered_cartpole.render()
+    frame = frames[1]
+    assert frames[1] is frame and frames[-3] is frame
+    with pytest.raises(ValueError, match="read-only"):
+        frame[0, 0, 0] = 0
+
+
+@needs_gl
+def test_slices_share_the_snapshot_and_asarray_stacks_them(rendered_cartpole):
+    frames = rendered_cartpole.render()
+    tail = frames[2:]
+    assert isinstance(tail, EnvFrames) and len(tail) == 2 and tail.drawn == 0
+    stacked = np.asarray(tail)
+    assert stacked.shape == (2, 120, 160, 3) and stacked.dtype == np.uint8
+    assert frames[3] is tail[1] and np.array_equal(stacked[1], frames[3])
+
+
+def test_reading_past_the_last_env_raises_index_error(rendered_cartpole):
+    frames = rendered_cartpole.render()
+    with pytest.raises(IndexError):
+        frames[4]
+
+
+@needs_gl
+def test_frames_of_envs_in_different_states_differ(rendered_cartpole):
+    rendered_cartpole.reset(seed=0)
+    for _ in range(15):  # env 0 pushed right, env 1 left
+        rendered_cartpole.step(torch.tensor([[1.0], [-1.0], [0.0], [0.0]]))
+    frames = rendered_cartpole.render()
+    assert _differ(frames[0], frames[1]) > 1000
+
+
+@needs_gl
+def test_frame_i_is_env_i_rendered_alone(rendered_cartpole):
+    # a one-env env reset with env 2's seed holds env 2's state: its grid of one env is env 2 alone
+    rendered_cartpole.reset(seed=[10, 11, 12, 13])
+    frames = rendered_cartpole.render()
+    alone = gym.make_vec("GpuCartpole-v0", num_envs=1, render_mode="rgb_array",
+                         render_config={"num_envs": 1, "width": 160, "height": 120})
+    alone.reset(seed=[12])
+    try:
+        expected = alone.render_grid()
+    finally:
+        alone.close()
+    assert np.array_equal(frames[2], expected)
+    assert not np.array_equal(frames[1], expected)  # the reset states differ enough to tell apart
+
+
+@needs_gl
+def test_render_snapshots_the_state_at_the_call(rendered_cartpole):
+    rendered_cartpole.reset(seed=0)
+    at_call = rendered_cartpole.render()[0]
+    frames = rendered_cartpole.render()
+    for _ in range(15):
+        rendered_cartpole.step(torch.ones(4, 1))
+    assert np.array_equal(frames[0], at_call)  # read after the steps: still the state at render()
+    assert _differ(rendered_cartpole.render()[0], at_call) > 1000
+
+
+def test_render_copies_every_env_in_one_array(rendered_cartpole):
+    import jax
+
+    snapshot = rendered_cartpole._snapshot_fn(rendered_cartpole._state)
+    assert isinstance(snapshot, jax.Array) and snapshot.shape == (4, 2)  # 4 envs x (nq 2 + 0 mocap)
+
+
+@needs_gl
+def test_reading_a_frame_after_close_raises():
+    env = gym.make_vec("GpuCartpole-v0", num_envs=1, render_mode="rgb_array",
+                       render_config={"width": 32, "height": 24})
+    env.reset(seed=0)
+    frames = env.render()
+    env.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        frames[0]
+
+
+@needs_gl
+def test_one_cartpole_fills_its_frame_with_its_rail(rendered_cartpole):
+    # Cartpole's camera distance is 0 (its grids add theirs): one env alone is framed by its cell
+    frame = rendered_cartpole.render()[0]
+    rail = (frame.min(axis=2) > 200).any(axis=0)  # columns holding the white rail (or sky line)
+    assert frame.std() > 10 and rail.mean() > 0.7
+
+
+@needs_gl
+def test_hand_frame_of_one_env_shows_its_cube(hand):
+    hand.reset(seed=0)
+    hand.render_mode = "rgb_array"  # see test_hand_frame_shows_the_hand_cube_and_goal
+    try:
+        frame = hand.render()[1]
+    finally:
+        hand._renderer.close()
+        hand._renderer, hand._one_env, hand.render_mode = None, None, None
+    assert frame.shape == (480, 640, 3)
+    cube_orange = (frame[..., 0] > 150) & (frame[..., 1] < 110) & (frame[..., 2] < 80)
+    assert cube_orange.sum() > 1000  # one hand alone: its cube is large in the picture
+
+
+@needs_gl
+def test_gymnasium_vector_record_video_writes_an_mp4_of_env_0(rendered_cartpole, tmp_path):
+    pytest.importorskip("moviepy")
+    import imageio_ffmpeg
+    from gymnasium.wrappers.vector import RecordVideo as GymRecordVideo
+
+    recorder = GymRecordVideo(rendered_cartpole, str(tmp_path / "videos"), episode_trigger=lambda i: True,
+                              video_length=5, record_first_only=True)
+    recorder.reset(seed=0)
+    for _ in range(5):  # the 6th frame ends the clip (gymnasium saves it then, no close needed)
+        recorder.step(torch.zeros(4, 1))
+    assert not recorder.recording
+    assert os.listdir(tmp_path / "videos") == ["rl-video-episode-0.mp4"]
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "videos" / "rl-video-episode-0.mp4"))
+    assert next(reader)["size"] == (160, 120)  # env 0's frame alone, not 4 side by side
+    assert sum(1 for _ in reader) in (5, 6)  # 6 recorded; moviepy 2.1's writer leaves out the last
+
+
+@needs_gl
+def test_render_grid_of_a_gymnasium_wrapper_is_the_env_grid(rendered_cartpole):
+    wrapped = gym.vector.VectorWrapper(rendered_cartpole)  # passes no attribute through
+    assert np.array_equal(render_grid(wrapped), rendered_cartpole.render_grid())
 
 
 @pytest.mark.parametrize("config, message", [
@@ -100,7 +256,7 @@ def test_unknown_render_mode_is_refused():
 
 def test_render_without_render_mode_returns_none_and_builds_nothing(cartpole):
     cartpole.reset(seed=0)
-    assert cartpole.render() is None
+    assert cartpole.render() is None and cartpole.render_grid() is None
     assert cartpole._renderer is None
 
 
@@ -123,7 +279,7 @@ def test_hand_frame_shows_the_hand_cube_and_goal(hand):
     hand.reset(seed=0)
     hand.render_mode = "rgb_array"
     try:
-        frame = hand.render()
+        frame = hand.render_grid()
     finally:
         hand._renderer.close()
         hand._renderer, hand.render_mode = None, None

@@ -20,8 +20,10 @@ import functools
 import gymnasium as gym
 
 from gpu_envs._registration import ENV_IDS
+from gpu_envs.render import render_grid
 
 from ._require import require
+from ._same_step import require_same_step
 
 _ivecenv = require("rl_games.common.ivecenv", "rl-games")
 _vecenv = require("rl_games.common.vecenv", "rl-games")
@@ -42,6 +44,7 @@ class RlGamesVecEnv(_ivecenv.IVecEnv):
     def __init__(self, env, seed: int | None = None):
         if getattr(env.unwrapped, "output", "torch") != "torch":
             raise ValueError("RlGamesVecEnv needs an env created with output='torch'")
+        require_same_step(env, "RlGamesVecEnv")
         self.env = env
         self.num_envs = env.num_envs
         self.observation_space = env.single_observation_space
@@ -81,7 +84,7 @@ class RlGamesVecEnv(_ivecenv.IVecEnv):
         }
 
     def render(self):
-        return self.env.render()
+        return render_grid(self.env)  # the env's grid picture (its render() gives one frame per env)
 
     def close(self):
         self.env.close()
