@@ -132,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="env keyword arguments, e.g. substeps=4 solver_iterations=8")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    params = parse_params(args.param)
+    try:
+        params = parse_params(args.param)
+    except ValueError as err:  # an item without KEY=
+        parser.error(str(err))
     sizes = [int(n) for n in args.num_envs.split(",") if n]
     print(f"{args.env}, backend={args.backend or 'default'}, params={params or 'default'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"{args.steps} timed steps", flush=True)

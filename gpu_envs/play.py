@@ -9,6 +9,10 @@
 to actions (N, action_dim) in [-1, 1] (examples/train.py writes one next to each rl_games
 checkpoint, `<name>_policy.pt`). Without it, actions are uniform random. Env parameters go
 after --set as key=value (values parsed as Python literals where they parse).
+
+Mistakes in the arguments (a count that is not a positive integer, an unknown env id or env
+parameter, a bad device, a missing checkpoint) print one line `play: error: ...` and exit
+with status 2.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ import gymnasium as gym
 import torch
 
 from .render import has_display
+from .sim import AssetError
 from .video import VideoWriter
+
+
+class UsageError(ValueError):
+    """A mistake in what the user asked for: `main` prints it as one `play: error: ...` line
+    and exits with status 2 (no traceback)."""
 
 
 def _mean(values: list) -> float:
@@ -33,12 +43,13 @@ def _mean(values: list) -> float:
 
 
 def parse_params(items: list[str]) -> dict:
-    """Env keyword arguments from KEY=VALUE strings (values parsed as Python literals where they parse)."""
+    """Env keyword arguments from KEY=VALUE strings (values parsed as Python literals where they
+    parse); UsageError (a ValueError) for an item without KEY=."""
     params = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"env parameters take KEY=VALUE (got {item!r})")
+            raise UsageError(f"env parameters take KEY=VALUE (got {item!r})")
         try:
             params[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -47,13 +58,13 @@ def parse_params(items: list[str]) -> dict:
 
 
 def load_policy(path: str):
-    """A TorchScript policy from `path`, on the CPU, in eval mode (clear errors otherwise)."""
+    """A TorchScript policy from `path`, on the CPU, in eval mode (UsageError otherwise)."""
     if not os.path.isfile(path):
-        raise SystemExit(f"checkpoint not found: {path}")
+        raise UsageError(f"checkpoint not found: {path}")
     try:
         policy = torch.jit.load(path, map_location="cpu")
     except RuntimeError:
-        raise SystemExit(f"{path} is not a TorchScript policy (torch.jit.load failed). examples/train.py "
+        raise UsageError(f"{path} is not a TorchScript policy (torch.jit.load failed). examples/train.py "
                          "writes one next to each rl_games checkpoint as <name>_policy.pt") from None
     return policy.eval()
 
@@ -68,36 +79,41 @@ def run(args) -> dict:
     """Play `args.steps` steps; returns {"steps", "episodes", "mean_return", "frames"}."""
     render_mode = "rgb_array" if (args.video or args.frame) else "human"
     if render_mode == "human" and not has_display():
-        raise SystemExit("no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png")
+        raise UsageError("no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png")
     config = {"num_envs": args.num_envs, "width": args.width, "height": args.height}
     policy = load_policy(args.checkpoint) if args.checkpoint else None
     params = parse_params(args.set)
     if args.backend:
         params["backend"] = args.backend
-    env = gym.make_vec(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,
-                       render_config=config, **params)
+    try:
+        env = gym.make_vec(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,
+                           render_config=config, **params)
+    except gym.error.Error as err:  # unknown env id (gymnasium's NameNotFound and the like)
+        raise UsageError(f"{err} (gpu_envs' env ids: {', '.join(gpu_envs.ENV_IDS)})") from err
+    except (ValueError, TypeError, AssetError) as err:  # a bad env parameter, device or backend
+        raise UsageError(f"cannot create {args.env}: {err}") from err
     policy = policy.to(env.device) if policy is not None else _random_policy(env)
-    steps = args.steps or int(env.unwrapped.task.max_episode_steps)
+    steps = args.steps if args.steps is not None else int(env.unwrapped.task.max_episode_steps)
     writer = VideoWriter(args.video, env.metadata["render_fps"]) if args.video else None
     returns, frames, start = [], 0, time.perf_counter()
     try:
         obs, _ = env.reset(seed=args.seed)
         if writer:
-            writer.add(env.render())
+            writer.add(env.render_grid())
         for step in range(1, steps + 1):
             with torch.no_grad():
                 actions = policy(obs)
             obs, _, _, _, infos = env.step(actions)
             returns += infos["episode"]["r"][infos["_episode"]].tolist()
             if writer:
-                writer.add(env.render())
+                writer.add(env.render_grid())
             if step % 100 == 0 or step == steps:
                 print(f"step {step}/{steps}  episodes finished {len(returns)}  mean return {_mean(returns):.1f}  "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
         if args.frame:
             from PIL import Image
 
-            Image.fromarray(env.render()).save(args.frame)
+            Image.fromarray(env.render_grid()).save(args.frame)
             print(f"saved {args.frame}", flush=True)
     finally:
         if writer:
@@ -108,16 +124,36 @@ def run(args) -> dict:
     return {"steps": steps, "episodes": len(returns), "mean_return": _mean(returns), "frames": frames}
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1; otherwise an error naming the value and what is allowed."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line `play: error: <message>` on stderr, exit status 2 (argparse prints the
+        usage first, which buries the line under a dozen options)."""
+        self.exit(2, f"play: error: {' '.join(message.split())}\n")
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python -m gpu_envs.play", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="GpuAllegroHand-v0", help="env id (default GpuAllegroHand-v0)")
     parser.add_argument("--checkpoint", help="TorchScript policy (default: random actions)")
     parser.add_argument("--video", help="write an MP4 of the shown envs here instead of opening a window")
     parser.add_argument("--frame", help="save the last frame as a PNG here (no window)")
-    parser.add_argument("--num-envs", type=int, default=16, help="envs simulated and shown (default 16)")
-    parser.add_argument("--steps", type=int, default=0, help="env steps (default: one max-length episode)")
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--num-envs", type=_positive_int, default=16, help="envs simulated and shown (default 16)")
+    parser.add_argument("--steps", type=_positive_int, default=None,
+                        help="env steps, a positive int (default: one max-length episode)")
+    parser.add_argument("--width", type=_positive_int, default=640, help="frame width in pixels (default 640)")
+    parser.add_argument("--height", type=_positive_int, default=480, help="frame height in pixels (default 480)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: JAX's default device)")
     parser.add_argument("--backend", help="jax, warp or auto (default: the env's default)")
@@ -127,6 +163,8 @@ def main(argv=None) -> None:
         parser.error("--video must name an .mp4 file")
     try:
         run(args)
+    except UsageError as err:
+        parser.error(str(err))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
 

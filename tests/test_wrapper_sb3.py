@@ -53,6 +53,51 @@ def test_seeded_resets_repeat(short_venv):
     assert np.array_equal(a, short_venv.reset())
 
 
+def _stepped(venv, seed=0, steps=5):
+    """Reset `venv` with `seed`, take `steps` steps pushing right; returns the last obs."""
+    venv.seed(seed)
+    venv.reset()
+    for _ in range(steps):
+        obs, *_ = venv.step(np.ones((venv.num_envs, 1), np.float32))
+    return obs
+
+
+def test_reset_with_a_reset_mask_option_resets_only_the_masked_envs(short_venv):
+    before = _stepped(short_venv)
+    mask = np.array([True, False, True, False])
+    short_venv.set_options({"reset_mask": mask})
+    after = short_venv.reset()
+    assert np.array_equal(after[~mask], before[~mask])
+    assert (after[mask] != before[mask]).any(axis=1).all()
+
+
+def test_seed_and_options_go_to_one_env_reset_as_in_dummy_vec_env(short_venv):
+    mask = np.array([False, True, True, False])
+    _stepped(short_venv)
+    short_venv.seed(5)
+    short_venv.set_options({"reset_mask": mask})
+    via_sb3 = short_venv.reset()
+    _stepped(short_venv)
+    direct, _ = short_venv.env.reset(seed=5, options={"reset_mask": mask})
+    assert np.array_equal(via_sb3, direct.numpy())
+
+
+def test_reset_rejects_per_env_options_that_differ(short_venv):
+    short_venv.set_options([{"reset_mask": np.arange(4) == i} for i in range(4)])
+    with pytest.raises(ValueError, match="one options dict"):
+        short_venv.reset()
+    short_venv.set_options(None)
+
+
+def test_each_step_returns_new_info_dicts(short_venv):
+    short_venv.reset()
+    _, _, _, first = short_venv.step(np.zeros((4, 1), np.float32))
+    first[0]["written_by_user"] = True
+    _, _, _, second = short_venv.step(np.zeros((4, 1), np.float32))
+    assert not any(a is b for a, b in zip(first, second))
+    assert second[0] == {}
+
+
 def _random_policy_mean_return(num_envs=16, steps=300):
     venv = Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=num_envs))
     venv.seed(1)

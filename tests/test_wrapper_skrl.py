@@ -69,6 +69,24 @@ def test_timeouts_come_out_as_truncated(skrl_env):
     assert ever_truncated.all()
 
 
+@pytest.fixture(scope="module")
+def closed_skrl_env():
+    """An SkrlVecEnv reset once (so it holds an observation), then closed."""
+    env = SkrlVecEnv(gym.make_vec("GpuCartpole-v0", num_envs=2), seed=0)
+    env.reset()
+    env.close()
+    return env
+
+
+@pytest.mark.parametrize("call", ["reset", "step"])
+def test_after_close_the_adapter_raises_the_envs_closed_error(closed_skrl_env, call):
+    with pytest.raises(RuntimeError) as from_env:
+        closed_skrl_env.unwrapped.reset()
+    with pytest.raises(RuntimeError) as from_adapter:
+        closed_skrl_env.reset() if call == "reset" else closed_skrl_env.step(torch.zeros(2, 1))
+    assert str(from_adapter.value) == str(from_env.value)
+
+
 def test_rejects_jax_output_env():
     with pytest.raises(ValueError, match="output='torch'"):
         SkrlVecEnv(gym.make_vec("GpuCartpole-v0", num_envs=2, output="jax"))

@@ -12,30 +12,62 @@ buffer). Finished envs get SB3's info entries (`terminal_observation`, `TimeLimi
 from __future__ import annotations
 
 import time
+from itertools import repeat, starmap
 
 import numpy as np
 
 from ._require import require
+from ._same_step import require_same_step
 
 _vec_env = require("stable_baselines3.common.vec_env", "sb3")
+
+
+def _same_options(a: dict, b: dict) -> bool:
+    """Whether two options dicts hold the same values (arrays compared by value)."""
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if value is other:
+            continue
+        try:
+            if not np.array_equal(np.asarray(value), np.asarray(other)):
+                return False
+        except (TypeError, ValueError, RuntimeError):  # e.g. tensors on a GPU
+            return False
+    return True
 
 
 class Sb3VecEnv(_vec_env.VecEnv):
     """SB3 `VecEnv` view of a `GpuVectorEnv` (autoreset happens inside the env's step)."""
 
     def __init__(self, env):
+        require_same_step(env, "Sb3VecEnv")
         self.env = env  # before VecEnv.__init__, which reads render_mode through get_attr
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
         self._actions = None
         self._t0 = time.perf_counter()
-        self._infos = [{} for _ in range(env.num_envs)]
 
     def reset(self):
-        seed = self._seeds[0]
-        obs, _ = self.env.reset(seed=seed)
+        """Reset the env with the seed and options SB3 stored (`seed()`, `set_options()`), as
+        SB3's DummyVecEnv does: both go to one `reset` call, options only when set, and both
+        are used once. The batched env takes one options dict, e.g. {"reset_mask": m} to reset
+        only the envs where m is True (the others keep their state and observation)."""
+        options = self._batched_options()
+        obs, _ = self.env.reset(seed=self._seeds[0], **({"options": options} if options else {}))
         self._reset_seeds()
         self._reset_options()
         return obs.cpu().numpy() if hasattr(obs, "cpu") else np.asarray(obs)
+
+    def _batched_options(self) -> dict:
+        """The one options dict that SB3's per-env list holds (`set_options(dict)` stores the
+        same dict for every env); ValueError when the envs' entries differ."""
+        first = self._options[0]
+        for other in self._options[1:]:
+            if other is not first and not _same_options(first, other):
+                raise ValueError("Sb3VecEnv wraps one batched env, which takes one options dict for all "
+                                 "envs: pass set_options(dict), e.g. {'reset_mask': mask} to reset some envs")
+        return first
 
     def step_async(self, actions) -> None:
         self._actions = actions
@@ -44,16 +76,23 @@ class Sb3VecEnv(_vec_env.VecEnv):
         obs, reward, terminated, truncated, infos = self.env.step_numpy(self._actions)
         done = terminated | truncated
         finished = np.flatnonzero(done)
-        # A new list of the same empty dicts every step (no per-env allocation); finished envs
-        # get new dicts. Code that writes into an unfinished env's info dict would see it again.
-        out = list(self._infos)
-        elapsed = round(time.perf_counter() - self._t0, 6)
-        for i in finished:
-            out[i] = {
-                "terminal_observation": infos["final_obs"][i],
-                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
-                "episode": {"r": float(infos["episode"]["r"][i]), "l": int(infos["episode"]["l"][i]), "t": elapsed},
-            }
+        # New dicts every step, so a key written into one step's info dict does not show up in
+        # a later step's (starmap(dict) is the cheapest way to make them: docs/wrappers.md).
+        # Finished envs' entries come from whole-array conversions (tolist), not numpy scalar
+        # reads per env.
+        out = list(starmap(dict, repeat((), self.num_envs)))
+        if finished.size:
+            elapsed = round(time.perf_counter() - self._t0, 6)
+            final_obs = infos["final_obs"]
+            timeouts = (truncated & ~terminated)[finished].tolist()
+            returns = infos["episode"]["r"][finished].tolist()
+            lengths = infos["episode"]["l"][finished].tolist()
+            for i, timeout, ret, length in zip(finished.tolist(), timeouts, returns, lengths):
+                out[i] = {
+                    "terminal_observation": final_obs[i],
+                    "TimeLimit.truncated": timeout,
+                    "episode": {"r": ret, "l": length, "t": elapsed},
+                }
         return obs, reward, done, out
 
     def close(self) -> None:
@@ -76,5 +115,5 @@ class Sb3VecEnv(_vec_env.VecEnv):
         """One image, not one per env: the env's grid frame of its first
         `render_config.num_envs` envs (render_mode="rgb_array"), which SB3's `render()` and
         `VecVideoRecorder` show as is. [None] for other render modes."""
-        frame = self.env.render() if self.env.render_mode == "rgb_array" else None
+        frame = self.env.render_grid() if self.env.render_mode == "rgb_array" else None
         return [frame]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._require import require
+from ._same_step import require_same_step
 
 _skrl = require("skrl", "skrl")
 _base = require("skrl.envs.wrappers.torch.base", "skrl")
@@ -38,6 +39,7 @@ class SkrlVecEnv(_base.Wrapper):
         super().__init__(env)
         if getattr(self._unwrapped, "output", "torch") != "torch":
             raise ValueError("SkrlVecEnv needs an env created with output='torch'")
+        require_same_step(env, "SkrlVecEnv")
         self._seed = _skrl.config.torch.key if seed is None else seed
         self._observation = None
         self._info: dict[str, Any] = {}
@@ -52,8 +54,9 @@ class SkrlVecEnv(_base.Wrapper):
 
     def reset(self):
         """First call resets every env -> (obs (N, obs_dim), infos); later calls return the
-        latest observation, because the env resets finished episodes inside `step`."""
-        if self._observation is None:
+        latest observation, because the env resets finished episodes inside `step`. After
+        `close()` (of this wrapper or of the env) it raises the env's RuntimeError."""
+        if self._observation is None or getattr(self._unwrapped, "closed", False):
             self._observation, self._info = self._env.reset(seed=self._seed)
         return self._observation, self._info
 
@@ -71,3 +74,4 @@ class SkrlVecEnv(_base.Wrapper):
 
     def close(self) -> None:
         self._env.close()
+        self._observation, self._info = None, {}  # reset() now goes to the closed env, which raises

@@ -1,0 +1,58 @@
+"""`python -m gpu_envs.play` argument checks and error reporting, through main(argv) in-process.
+
+The runs that render frames or videos are in tests/test_rendering.py.
+"""
+
+import pytest
+
+from gpu_envs import play
+
+
+def _main(tmp_path, *args):
+    play.main(["--env", "GpuCartpole-v0", "--device", "cpu", "--frame", str(tmp_path / "f.png"), *args])
+
+
+def _usage_error(capsys, tmp_path, *args) -> list[str]:
+    """Run play with `args`, expecting exit status 2; returns the lines it wrote to stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        _main(tmp_path, *args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("flag, value", [("--steps", "-1"), ("--steps", "0"), ("--num-envs", "0"),
+                                         ("--width", "-5"), ("--height", "abc")])
+def test_play_rejects_a_count_that_is_not_a_positive_integer(capsys, tmp_path, flag, value):
+    lines = _usage_error(capsys, tmp_path, flag, value)
+    assert lines == [f"play: error: argument {flag}: must be a positive integer (got '{value}')"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "foo=1"], "unknown parameter(s) ['foo'] for CartpoleConfig"),  # TypeError
+    (["--set", "asset='missing.xml'"], "model file not found: missing.xml"),  # AssetError
+    (["--set", "max_effort"], "env parameters take KEY=VALUE (got 'max_effort')"),
+    (["--env", "NoSuchEnv-v0"], "Environment `NoSuchEnv` doesn't exist"),
+    (["--device", "bogus"], "device must be 'cpu', 'cuda' or 'cuda:N' (got 'bogus')"),  # ValueError
+    (["--checkpoint", "missing_policy.pt"], "checkpoint not found: missing_policy.pt"),
+])
+def test_play_reports_a_user_error_as_one_line_with_status_2(capsys, tmp_path, args, message):
+    lines = _usage_error(capsys, tmp_path, *args)
+    assert len(lines) == 1 and lines[0].startswith("play: error: ") and message in lines[0]
+
+
+def test_play_without_a_display_asks_for_video_or_frame_in_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(play, "has_display", lambda: False)
+    with pytest.raises(SystemExit) as exit_info:
+        play.main(["--env", "GpuCartpole-v0", "--device", "cpu"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "play: error: no display here (DISPLAY is not set): use --video out.mp4 or --frame out.png"]
+
+
+def test_play_keeps_the_traceback_of_other_errors_creating_the_env(tmp_path, monkeypatch):
+    def broken_make_vec(*args, **kwargs):
+        raise RuntimeError("a bug in env creation")
+
+    monkeypatch.setattr(play.gym, "make_vec", broken_make_vec)
+    with pytest.raises(RuntimeError, match="a bug in env creation"):
+        _main(tmp_path)
