@@ -95,8 +95,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
         task.sim.reserve(self.num_envs)
         self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode)
-        self._reset_fn = jax.jit(lambda key: self._batched.reset(jax.random.split(key, self.num_envs)))
-        self._reset_keys_fn = jax.jit(self._batched.reset)
+        self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
@@ -139,8 +138,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             mask = mask_to_jax(mask, self.num_envs, self.jax_device)
         keys = self._reset_keys(seed)
         if mask is None:
-            self._require_fits(self._reset_keys_fn, (keys,), "reset")
-            self._state, obs = self._reset_keys_fn(keys)
+            self._require_fits(self._reset_fn, (keys,), "reset")
+            self._state, obs = self._reset_fn(keys)
         else:
             self._state, obs = self._reset_where_fn(self._state, mask, keys)
         return self._out(obs), {}
