@@ -26,23 +26,17 @@ from gpu_envs._checks import is_positive_int
 from gpu_envs.play import parse_params
 
 
-def _sync(env) -> None:
-    jax.block_until_ready(env._state)
-    if env.device.type == "cuda":
-        torch.cuda.synchronize(env.device)
-
-
 def time_steps(env, action, steps: int, warmup: int = 0) -> float:
     """Seconds per `env.step(action)` over `steps` calls after `warmup` untimed ones, GPU work included."""
     if not is_positive_int(steps):
         raise ValueError(f"steps must be a positive int (got {steps!r})")
     for _ in range(warmup):
         env.step(action)
-    _sync(env)
+    env.block_until_ready()
     t0 = time.perf_counter()
     for _ in range(steps):
         env.step(action)
-    _sync(env)
+    env.block_until_ready()
     return (time.perf_counter() - t0) / steps
 
 
@@ -52,27 +46,14 @@ def _memory_mb(device: jax.Device) -> float | None:
 
 
 def _ceiling(env, steps: int) -> float:
-    """Env steps/s of `steps` env steps inside one lax.scan (outputs kept alive in the carry)."""
-    batched = env._batched
-    action = jax.device_put(jax.numpy.zeros((env.num_envs, env.task.action_dim)), env.jax_device)
-    _, first = jax.eval_shape(batched.step, env._state, action)  # output shapes
-
-    def many(state, out):
-        def body(carry, _):
-            s, _ = carry
-            return batched.step(s, action), None
-        return jax.lax.scan(body, (state, out), None, length=steps)[0]
-
-    run = jax.jit(many, donate_argnums=(0, 1))
-    zeros = jax.tree.map(lambda x: jax.numpy.zeros(x.shape, x.dtype, device=env.jax_device), first)
-    state, out = run(env._state, zeros)  # compile + warm up
-    jax.block_until_ready(state)
+    """Env steps/s of `steps` env steps inside one lax.scan (`env.step_in_jit`), compile excluded."""
+    action = torch.zeros(env.action_space.shape, device=env.device)
+    env.step_in_jit(action, steps)  # compile + warm up
+    env.block_until_ready()
     t0 = time.perf_counter()
-    state, out = run(state, out)
-    jax.block_until_ready((state, out))
-    elapsed = time.perf_counter() - t0
-    env._state = state
-    return steps * env.num_envs / elapsed
+    env.step_in_jit(action, steps)
+    env.block_until_ready()
+    return steps * env.num_envs / (time.perf_counter() - t0)
 
 
 def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup: int, device=None,
@@ -89,7 +70,7 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     action = torch.zeros(env.action_space.shape, device=env.device)
     t0 = time.perf_counter()
     env.step(action)
-    _sync(env)
+    env.block_until_ready()
     compile_s = time.perf_counter() - t0
     per_call = num_envs / time_steps(env, action, steps, warmup)
     ceiling = _ceiling(env, steps)

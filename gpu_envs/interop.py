@@ -8,12 +8,15 @@ anything reaches the compiled step.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
+
+_log = logging.getLogger(__name__)
 
 
 def torch_device_of(device: jax.Device) -> torch.device:
@@ -34,37 +37,42 @@ class _TorchImporter:
     `jax.dlpack.from_dlpack` looks up the device and the stream JAX orders external producers
     on, and re-canonicalises the dtype, on every call; on the step's hot path that cost is
     paid per env step. This does the lookups once and calls the same jaxlib conversion with
-    the same stream handshake (torch records its pending work on that stream). If jaxlib's
-    private entry point is not there or changes, it falls back to the public function.
+    the same stream handshake (torch records its pending work on that stream). jaxlib's entry
+    point is private, so where it is missing or fails this uses the public function instead
+    (`fast` is then None); which one is used is logged at debug level.
     """
 
     def __init__(self, device: jax.Device):
         self.device = device
-        self.fast = None
-        try:
-            from jax._src.dlpack import DLDeviceType
-            from jax._src.lib import _jax, jaxlib_extension_version
-
-            try:
-                stream = device.get_stream_for_external_ready_events()
-            except Exception:  # noqa: BLE001 - CPU: UNIMPLEMENTED, no stream to order on
-                stream = None
-            kind = int(DLDeviceType.kDLCUDA if device.platform == "gpu" else DLDeviceType.kDLCPU)
-            if jaxlib_extension_version >= 467:
-                self.fast = lambda t: _jax.dlpack_managed_tensor_to_buffer(
-                    t.__dlpack__(stream=stream), device, stream, None, kind)
-            else:
-                self.fast = lambda t: _jax.dlpack_managed_tensor_to_buffer(t.__dlpack__(stream=stream), device, stream, None)
-        except Exception:  # noqa: BLE001 - any jaxlib difference: use the public path
-            self.fast = None
+        self.fast = _private_importer(device)
+        _log.debug("torch -> JAX on %s: %s", device, "jaxlib's DLPack entry point" if self.fast else
+                   "jax.dlpack.from_dlpack")
 
     def __call__(self, tensor: torch.Tensor) -> jax.Array:
         if self.fast is not None:
             try:
                 return self.fast(tensor)
-            except Exception:  # noqa: BLE001
+            except Exception as err:  # noqa: BLE001 - any jaxlib difference: the public path from now on
+                _log.debug("jaxlib's DLPack entry point failed (%s); using jax.dlpack.from_dlpack", err)
                 self.fast = None
         return jax.dlpack.from_dlpack(tensor)
+
+
+def _private_importer(device: jax.Device):
+    """jaxlib's own DLPack import for `device` with its stream looked up once; None if unavailable."""
+    try:
+        from jax._src.dlpack import DLDeviceType
+        from jax._src.lib import _jax, jaxlib_extension_version
+    except ImportError:
+        return None
+    try:
+        stream = device.get_stream_for_external_ready_events()
+    except Exception:  # noqa: BLE001 - CPU: UNIMPLEMENTED, no stream to order on
+        stream = None
+    kind = int(DLDeviceType.kDLCUDA if device.platform == "gpu" else DLDeviceType.kDLCPU)
+    if jaxlib_extension_version >= 467:
+        return lambda t: _jax.dlpack_managed_tensor_to_buffer(t.__dlpack__(stream=stream), device, stream, None, kind)
+    return lambda t: _jax.dlpack_managed_tensor_to_buffer(t.__dlpack__(stream=stream), device, stream, None)
 
 
 _importers: dict[jax.Device, _TorchImporter] = {}

@@ -9,11 +9,14 @@ for the modes and the info keys.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gymnasium as gym
 import jax
+import jax.numpy as jnp
 import numpy as np
+import torch
 from gymnasium.utils import seeding as gym_seeding
 from gymnasium.vector import AutoresetMode
 
@@ -26,6 +29,7 @@ from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, Render
 from .tasks.base import Task
 
 OUTPUTS = ("torch", "jax")
+_EXTRAS = "extras/"  # prefix of the task's extras among the packed outputs
 AUTORESET_MODES = {"same_step": AutoresetMode.SAME_STEP, "next_step": AutoresetMode.NEXT_STEP,
                    "disabled": AutoresetMode.DISABLED}
 
@@ -99,6 +103,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
+            self._flat_step_fn = jax.jit(self._flat_step)  # inlined into the step; traced once
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
         else:
             self._step_fn = jax.jit(self._batched.step, donate_argnums=0)
@@ -107,12 +112,11 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._snapshot_fn = jax.jit(lambda state: self._positions(state, self.num_envs))  # render()'s copy
         self._renderer = None  # built by the first render_grid() or per-env frame
         self._one_env = None  # GridScene of one env alone, for render()'s per-env frames
-        self._fields = None
-        self._last_output = None  # the latest step's output buffer(s), for inspection and tests
+        self._fields = None  # the packed step output's layout, from the step's output shapes (first step)
         self._state = None
         self._key = None
         self._fits_checked = set()  # programs whose memory need was checked before their first run
-        self._closed = False
+        self._scans = {}  # step_in_jit's compiled scans, by step count
 
     # -- gymnasium API ---------------------------------------------------------------------
 
@@ -192,12 +196,55 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise RuntimeError("call reset() before step()")
         # output="jax" returns before the step has run: the step must not read the caller's buffer
         action = action_to_jax(actions, self._action_shape, self.jax_device, private=self.output == "jax")
+        if self.output == "torch" and self._fields is None:
+            self._fields = self._packed_layout(action)
         self._require_fits(self._step_fn, (self._state, action), "step")
         self._state, out = self._step_fn(self._state, action)
-        self._last_output = out
         if self.render_mode == "human":  # gymnasium's convention: the window follows every step
             self.render()
         return out
+
+    # -- for benchmarks and JAX users ----------------------------------------------------------
+
+    @property
+    def batched(self) -> BatchedEnv:
+        """The pure batched JAX functions this env jits (`reset`, `reset_where`, `step`)."""
+        return self._batched
+
+    def block_until_ready(self) -> None:
+        """Wait until the device has finished every reset and step issued so far."""
+        self._check_open()
+        jax.block_until_ready(self._state)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def step_in_jit(self, actions, steps: int) -> None:
+        """Advance every env `steps` env steps with the same `actions` (N, action_dim) inside one
+        compiled `lax.scan`: the work of `steps` calls of `step()` without Python or dispatch
+        between them (the in-jit ceiling that benchmarks compare `step()` with). Episodes end
+        and reset as in `step()`; the outputs are computed, kept alive to the end, and dropped.
+        Compiles once per `steps`; returns without waiting (see `block_until_ready`)."""
+        self._check_open()
+        if not is_positive_int(steps):
+            raise ValueError(f"steps must be a positive int (got {steps!r})")
+        if self._state is None:
+            raise RuntimeError("call reset() before step_in_jit()")
+        action = action_to_jax(actions, self._action_shape, self.jax_device, private=True)
+        run = self._scans.get(steps)
+        if run is None:
+            run = self._scans[steps] = jax.jit(functools.partial(self._scan_steps, steps=steps), donate_argnums=(0,))
+        self._state = run(self._state, action)
+
+    def _scan_steps(self, state, action, steps: int):
+        """`steps` batched steps in one lax.scan, each step's outputs carried (so none is optimised away)."""
+        _, first = jax.eval_shape(self._batched.step, state, action)
+        zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), first)
+
+        def body(carry, _):
+            return self._batched.step(carry[0], action), None
+
+        (state, _), _ = jax.lax.scan(body, (state, zeros), None, length=steps)
+        return state
 
     def render(self):
         """One frame per env (gymnasium's `VectorEnv.render` contract), drawn when first read.
@@ -260,7 +307,6 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._renderer.close()
             self._renderer = None
         self._state = None
-        self._closed = True
 
     # -- internals -------------------------------------------------------------------------
 
@@ -315,25 +361,36 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._fits_checked.add(what)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.closed:
             raise RuntimeError("this environment is closed; create a new one")
 
     @staticmethod
     def _flatten(out: StepOutput) -> dict:
+        """One flat name -> array dict of a step's outputs (task extras under "extras/<name>")."""
         flat = {name: value for name, value in out._asdict().items() if name != "extras" and value is not None}
-        flat.update({f"extras/{name}": value for name, value in out.extras.items()})
+        flat.update({_EXTRAS + name: value for name, value in out.extras.items()})
         return flat
 
     @staticmethod
     def _views(flat: dict) -> dict:
-        extras = {name[7:]: flat.pop(name) for name in list(flat) if name.startswith("extras/")}
+        """`_flatten`'s inverse: StepOutput fields (None where absent), extras as a dict."""
+        extras = {name.removeprefix(_EXTRAS): flat.pop(name) for name in list(flat) if name.startswith(_EXTRAS)}
         return dict(dict.fromkeys(StepOutput._fields), **flat, extras=extras)
 
-    def _packed_step(self, state, action):
+    def _flat_step(self, state, action):
+        """The step with its outputs as `_flatten`'s flat dict."""
         state, out = self._batched.step(state, action)
-        flat = self._flatten(out)
-        if self._fields is None:  # set while tracing: static shapes only
-            self._fields = packing.layout({k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in flat.items()})
+        return state, self._flatten(out)
+
+    def _packed_layout(self, action) -> list[packing.Field]:
+        """The packed output buffer's layout, from the shapes the step gives `self._state` and
+        `action`. (Traced through the jitted flat step, whose trace `_packed_step` then reuses.)"""
+        _, shapes = self._flat_step_fn.eval_shape(self._state, action)
+        return packing.layout(shapes)
+
+    def _packed_step(self, state, action):
+        """The step with its outputs packed into one buffer laid out as `self._fields`."""
+        state, flat = self._flat_step_fn(state, action)
         return state, packing.pack(flat, self._fields)
 
     def _out(self, x):

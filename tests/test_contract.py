@@ -99,3 +99,25 @@ def test_gymnasium_make_vec_passes_task_parameters():
     env = gym.make_vec("GpuCartpole-v0", num_envs=2, reset_dist=2.5)
     assert env.task.config.reset_dist == 2.5 and env.num_envs == 2
     env.close()
+
+
+def test_step_in_jit_advances_as_many_step_calls(cartpole):
+    zeros = torch.zeros(NUM_ENVS, 1)
+    cartpole.reset(seed=6)
+    for _ in range(25):
+        cartpole.step(zeros)
+    expected = cartpole.step(zeros)[0].clone()
+    cartpole.reset(seed=6)
+    cartpole.step_in_jit(zeros, 25)
+    torch.testing.assert_close(cartpole.step(zeros)[0], expected)
+
+
+def test_step_in_jit_crosses_episode_ends_as_step_does(short_cartpole):
+    push = torch.ones(NUM_ENVS, 1)
+    short_cartpole.reset(seed=7)
+    for _ in range(45):  # two truncations at 20 steps, and terminations from the push
+        short_cartpole.step(push)
+    expected = short_cartpole.step(push)[0].clone()
+    short_cartpole.reset(seed=7)
+    short_cartpole.step_in_jit(push, 45)
+    torch.testing.assert_close(short_cartpole.step(push)[0], expected)

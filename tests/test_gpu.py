@@ -4,6 +4,9 @@ import gymnasium as gym
 import pytest
 import torch
 
+import gpu_envs.vector_env
+from gpu_envs.interop import to_torch
+
 pytestmark = pytest.mark.gpu
 
 
@@ -14,11 +17,13 @@ def gpu_cartpole():
     env.close()
 
 
-def test_outputs_are_cuda_tensors_sharing_the_jax_buffer(gpu_cartpole):
+def test_outputs_are_cuda_tensors_sharing_the_jax_buffer(gpu_cartpole, monkeypatch):
     gpu_cartpole.reset(seed=0)
+    handed = []
+    monkeypatch.setattr(gpu_envs.vector_env, "to_torch", lambda array: handed.append(array) or to_torch(array))
     obs, reward, *_ = gpu_cartpole.step(torch.zeros(1024, 1, device="cuda"))
-    assert obs.is_cuda and reward.is_cuda
-    assert obs.data_ptr() == gpu_cartpole._last_output.unsafe_buffer_pointer()
+    assert obs.device == torch.device("cuda", 0) and reward.device == obs.device  # on the GPU JAX used
+    assert obs.data_ptr() == handed[0].unsafe_buffer_pointer()  # the JAX buffer itself, not a copy
 
 
 def test_cuda_actions_cross_without_a_copy(gpu_cartpole):

@@ -122,8 +122,8 @@ class AllegroHandTask:
             backend = "jax"  # the only backend that randomizes the cube's mass correctly
         if self._randomize_mass and backend == "warp":
             raise ValueError("randomize=True with backend='warp' needs object_mass_scale=(1.0, 1.0): MuJoCo Warp "
-                             "mishandles per-env body masses (H100, zero action: 52% of resting cubes fell with "
-                             "the cube's mass randomized, 0.8% without). Use backend='jax' to randomize the mass")
+                             "mishandles per-env body masses (resting cubes fall; docs/envs/allegro_hand.md). "
+                             "Use backend='jax' to randomize the mass")
         self.sim = Simulation(mj_model, config.substeps, backend=backend, device=device)
         self.obs_dim = OBS_DIMS[config.obs_type]
         self.obs_bound = float(config.clip_observations)
