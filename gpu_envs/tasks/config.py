@@ -108,17 +108,58 @@ def _describe(kind, allowed) -> str:
     raise TypeError(f"TaskConfig fields cannot have type {kind}")
 
 
-def _as_number(value, kind) -> float | int | None:
-    """`value` as a Python int/float when it has the type; None when it does not."""
-    if kind is int:
-        return int(value) if _is_integer(value) else None
-    return float(value) if _is_real(value) else None
-
-
 def _in_allowed(value: float, allowed) -> bool:
     if allowed is None:
         return math.isfinite(value)
     return value in allowed
+
+
+def _check_bool(value):
+    return bool(value) if isinstance(value, (bool, np.bool_)) else None
+
+
+def _check_int(value):
+    return int(value) if _is_integer(value) else None
+
+
+def _check_float(value):
+    return float(value) if _is_real(value) else None
+
+
+def _check_str(value):
+    return value if isinstance(value, str) else None
+
+
+def _check_pair(value):
+    if len(value) != 2 or not all(_is_real(v) for v in value):
+        return None
+    return float(value[0]), float(value[1])
+
+
+def _check_strings(value):
+    return tuple(value) if all(isinstance(v, str) for v in value) else None
+
+
+def _checker(kind):
+    """The function that returns a value of type `kind` normalised, or None when it has another type."""
+    simple = {bool: _check_bool, int: _check_int, float: _check_float, str: _check_str}
+    if kind in simple:
+        return simple[kind]
+    pair = typing.get_args(kind) == (float, float)
+    checker = _check_pair if pair else _check_strings
+    return lambda value: checker(value) if isinstance(value, Sequence) and not isinstance(value, str) else None
+
+
+def _allows(normalised, kind, allowed) -> bool:
+    """Whether a value already of type `kind` lies in `allowed`."""
+    if kind in (int, float):
+        return _in_allowed(normalised, allowed)
+    if kind is str:
+        return not isinstance(allowed, tuple) or normalised in allowed
+    if typing.get_args(kind) == (float, float):
+        low, high = normalised
+        return _in_allowed(low, allowed) and _in_allowed(high, allowed) and low <= high
+    return True
 
 
 def check_value(name: str, value, hint, allowed):
@@ -127,37 +168,12 @@ def check_value(name: str, value, hint, allowed):
     if value is None and optional:
         return None
     what = _describe(kind, allowed) + (" or None" if optional else "")
-    wrong_type = TypeError(f"parameter {name} must be {what} (got {value!r})")
-    out_of_range = ValueError(f"parameter {name} must be {what} (got {value!r})")
-    if kind is bool:
-        if not isinstance(value, (bool, np.bool_)):
-            raise wrong_type
-        return bool(value)
-    if kind in (int, float):
-        number = _as_number(value, kind)
-        if number is None:
-            raise wrong_type
-        if not _in_allowed(number, allowed):
-            raise out_of_range
-        return number
-    if kind is str:
-        if not isinstance(value, str):
-            raise wrong_type
-        if isinstance(allowed, tuple) and value not in allowed:
-            raise out_of_range
-        return value
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise wrong_type
-    if typing.get_args(kind) == (float, float):
-        if len(value) != 2 or not all(_is_real(v) for v in value):
-            raise wrong_type
-        low, high = float(value[0]), float(value[1])
-        if not (_in_allowed(low, allowed) and _in_allowed(high, allowed) and low <= high):
-            raise out_of_range
-        return (low, high)
-    if not all(isinstance(v, str) for v in value):
-        raise wrong_type
-    return tuple(value)
+    normalised = _checker(kind)(value)
+    if normalised is None:
+        raise TypeError(f"parameter {name} must be {what} (got {value!r})")
+    if not _allows(normalised, kind, allowed):
+        raise ValueError(f"parameter {name} must be {what} (got {value!r})")
+    return normalised
 
 
 @dataclasses.dataclass(frozen=True)
