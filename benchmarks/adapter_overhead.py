@@ -1,6 +1,7 @@
 """Per-step time each RL-library adapter adds over the raw env.step() (run on the GPU machine).
 
     python benchmarks/adapter_overhead.py --env GpuCartpole-v0 --num-envs 4096,16384 --json out.json
+    python benchmarks/adapter_overhead.py --env GpuAllegroHand-v0 --set substeps=4 ...   # env parameters
 
 All adapters wrap the same env (one compile). Each variant runs `--steps` steps with a torch
 action on the env's device (SB3: a host numpy action, as SB3 gives it), then waits for the GPU;
@@ -21,7 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gpu_envs.benchmark import _sync, write_rows
+from gpu_envs._cli import (add_json_argument, add_set_argument, block_until_ready, env_params, positive_int,
+                           positive_ints, write_rows)
 
 
 class _Replay(gym.vector.VectorWrapper):
@@ -56,27 +58,28 @@ def _variants(env):
     return out
 
 
-def measure(env_id: str, num_envs: int, steps: int, reps: int) -> list[dict]:
-    env = gym.make_vec(env_id, num_envs=num_envs)
+def measure(env_id: str, num_envs: int, steps: int, reps: int, params: dict | None = None) -> list[dict]:
+    env = gym.make_vec(env_id, num_envs=num_envs, **(params or {}))
     env.reset(seed=0)
     variants = _variants(env)
     for step, action in variants.values():  # compile and warm every path
         for _ in range(20):
             step(action)
-    _sync(env)
+    block_until_ready(env)
     times = {name: [] for name in variants}
     for _ in range(reps):
         for name, (step, action) in variants.items():
             t0 = time.perf_counter()
             for _ in range(steps):
                 step(action)
-            _sync(env)
+            block_until_ready(env)
             times[name].append((time.perf_counter() - t0) / steps)
     raw = statistics.median(times["raw env.step"])
     rows = []
     for name, ts in times.items():
         ms = statistics.median(ts)
-        rows.append({"env": env_id, "num_envs": num_envs, "adapter": name, "ms_per_step": 1e3 * ms,
+        rows.append({"env": env_id, "num_envs": num_envs, "params": dict(params or {}), "adapter": name,
+                     "ms_per_step": 1e3 * ms,
                      "overhead_pct": 100 * (ms / raw - 1), "steps_per_s": num_envs / ms,
                      "spread_ms": 1e3 * (max(ts) - min(ts))})
     replay = _Replay(env, variants["raw env.step"][1])
@@ -94,19 +97,21 @@ def measure(env_id: str, num_envs: int, steps: int, reps: int) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="GpuCartpole-v0")
-    parser.add_argument("--num-envs", default="4096,16384")
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--reps", type=int, default=7)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--num-envs", type=positive_ints, default=[4096, 16384], help="comma-separated env counts")
+    parser.add_argument("--steps", type=positive_int, default=200)
+    parser.add_argument("--reps", type=positive_int, default=7)
+    add_set_argument(parser)
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
+    params = env_params(parser, args)
     print("| env | num_envs | adapter | ms/step | vs raw | env steps/s | adapter's own us/step |")
     print("|---|---:|---|---:|---:|---:|---:|")
     rows = []
-    for n in [int(x) for x in args.num_envs.split(",")]:
-        for row in measure(args.env, n, args.steps, args.reps):
+    for n in args.num_envs:
+        for row in measure(args.env, n, args.steps, args.reps, params):
             rows.append(row)
             print(f"| {row['env']} | {n} | {row['adapter']} | {row['ms_per_step']:.3f} | "
                   f"{row['overhead_pct']:+.1f}% | {row['steps_per_s'] / 1e6:.2f} M | {row['own_host_us']:.1f} |", flush=True)

@@ -1,7 +1,7 @@
 """GPU time of env.step() by kernel, grouped by physics stage (run on the GPU machine).
 
     python benchmarks/physics_profile.py --env GpuAllegroHand-v0 --backend warp --num-envs 16384 \
-        --param timestep=0.008333333333333333 substeps=4 solver_iterations=8
+        --set timestep=0.008333333333333333 substeps=4 solver_iterations=8
 
 Steps the env with a zero action (`--action zero`: the hand holds its pose, the cube rests in
 it) or with one random action per env held for the whole run (`--action random`: the fingers
@@ -9,7 +9,7 @@ move to random targets and press on the cube, cubes fall and envs reset, as earl
 and records every CUDA kernel the process launches during `--steps` env steps with torch.profiler (CUPTI
 sees XLA's and MuJoCo Warp's kernels as well as torch's). Prints milliseconds of GPU time per
 env step for each stage (kernel names matched against the patterns in STAGES) and the
-most expensive kernels, next to the wall time per step.
+most expensive kernels, next to the wall time per step; `--json PATH` also writes every kernel's time.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import gymnasium as gym
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from gpu_envs._cli import add_json_argument, add_set_argument, env_params, positive_int, write_rows
 from gpu_envs.benchmark import time_steps
-from gpu_envs.play import parse_params
 
 # Matched against a kernel's base name (see base_name); first match wins. The names are MuJoCo
 # Warp's kernel names and XLA's fusion names.
@@ -92,17 +92,19 @@ def report(wall_ms: float, per_kernel: dict[str, float], top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="GpuAllegroHand-v0")
-    parser.add_argument("--num-envs", type=int, default=16384)
+    parser.add_argument("--num-envs", type=positive_int, default=16384)
     parser.add_argument("--backend", default=None, choices=["jax", "warp", "auto"])
-    parser.add_argument("--steps", type=int, default=50, help="profiled env steps")
+    parser.add_argument("--steps", type=positive_int, default=50, help="profiled env steps")
     parser.add_argument("--action", default="zero", choices=["zero", "random"],
                         help="zero, or one uniform random action per env held for the run")
-    parser.add_argument("--top", type=int, default=25, help="kernels listed")
-    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE", help="env keyword arguments")
+    parser.add_argument("--top", type=positive_int, default=25, help="kernels listed")
+    add_set_argument(parser)
+    add_json_argument(parser)
     args = parser.parse_args(argv)
+    kwargs = env_params(parser, args)
+    params = dict(kwargs)
     if not torch.cuda.is_available():
         raise SystemExit("physics_profile.py needs a CUDA GPU (it reads kernel times through CUPTI)")
-    kwargs = parse_params(args.param)
     if args.backend is not None:
         kwargs["backend"] = args.backend
     env = gym.make_vec(args.env, num_envs=args.num_envs, **kwargs)
@@ -110,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.env} backend={env.backend} num_envs={args.num_envs} params={kwargs} action={args.action}", flush=True)
     wall_ms, per_kernel = profile_steps(env, args.steps, held_action(env, args.action))
     print(report(wall_ms, per_kernel, args.top), flush=True)
+    write_rows([{"env": args.env, "backend": env.backend, "num_envs": args.num_envs, "params": params,
+                 "action": args.action, "steps": args.steps, "wall_ms_per_step": wall_ms,
+                 "kernel_ms_per_step": per_kernel}], args.json)
     env.close()
     return 0
 

@@ -1,6 +1,6 @@
 """What rendering costs a training loop: env.step() alone vs step + render_grid() every k steps.
 
-    python benchmarks/render_cost.py --env GpuAllegroHand-v0 --num-envs 4096 --shown 16
+    python benchmarks/render_cost.py --env GpuAllegroHand-v0 --num-envs 4096 --shown 16 [--set KEY=VALUE ...]
 
 Prints the OpenGL renderer in use (a GPU's EGL driver or Mesa's software llvmpipe), env steps/s
 with rendering off (render_mode None, and "rgb_array" without render calls, measured in turns
@@ -14,38 +14,35 @@ record_first_only=True.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import gpu_envs  # noqa: F401
 import gymnasium as gym
-import jax
 import torch
 
-
-def _sync(env):
-    jax.block_until_ready(env._state)
+from gpu_envs._cli import (add_json_argument, add_set_argument, block_until_ready, env_params, positive_int,
+                           positive_ints, write_rows)
 
 
 def _rate(env, steps: int, every: int) -> float:
     action = torch.zeros(env.action_space.shape, device=env.device)
     for _ in range(5):
         env.step(action)
-    _sync(env)
+    block_until_ready(env)
     t0 = time.perf_counter()
     for i in range(steps):
         env.step(action)
         if every and i % every == 0:
             env.render_grid()
-    _sync(env)
+    block_until_ready(env)
     return steps * env.num_envs / (time.perf_counter() - t0)
 
 
 def _per_env_frames(env, args, repeats: int = 20) -> dict:
     """render()'s per-env frames: the snapshot alone, one frame's first read, and a RecordVideo step."""
     env.render()[0]  # compile the snapshot, build the one-env scene
-    _sync(env)
+    block_until_ready(env)
     t0 = time.perf_counter()
     for _ in range(repeats):
         frames = env.render()
@@ -78,18 +75,21 @@ def gl_renderer_name() -> str:
     return name
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="GpuAllegroHand-v0")
-    parser.add_argument("--num-envs", type=int, default=4096)
-    parser.add_argument("--shown", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--every", default="1,10,100")
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    parser.add_argument("--num-envs", type=positive_int, default=4096)
+    parser.add_argument("--shown", type=positive_int, default=16, help="envs in the render_grid() frame")
+    parser.add_argument("--steps", type=positive_int, default=200)
+    parser.add_argument("--every", type=positive_ints, default=[1, 10, 100],
+                        help="comma-separated: a render_grid() after every k-th step")
+    add_set_argument(parser)
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
+    params = env_params(parser, args)
     print(f"OpenGL renderer: {gl_renderer_name()}", flush=True)
     make = lambda mode: gym.make_vec(args.env, num_envs=args.num_envs, render_mode=mode,  # noqa: E731
-                                     render_config={"num_envs": args.shown})
+                                     render_config={"num_envs": args.shown}, **params)
     envs = {None: make(None), "rgb_array": make("rgb_array")}
     for env in envs.values():
         env.reset(seed=0)
@@ -110,7 +110,7 @@ def main() -> None:
         env.render_grid()
     frame_ms = (time.perf_counter() - t0) / 20 * 1e3
     print(f"one grid frame of {args.shown} envs (640x480, render_grid()): {frame_ms:.1f} ms", flush=True)
-    for every in (int(k) for k in args.every.split(",")):
+    for every in args.every:
         rate = _rate(env, args.steps, every)
         rows.append({"env": args.env, "num_envs": args.num_envs, "render_mode": "rgb_array", "every": every,
                      "steps_per_s": rate, "frame_ms": frame_ms})
@@ -118,9 +118,7 @@ def main() -> None:
     rows.append(_per_env_frames(env, args))
     for env in envs.values():
         env.close()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+    write_rows(rows, args.json)
 
 
 if __name__ == "__main__":

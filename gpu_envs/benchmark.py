@@ -2,18 +2,19 @@
 
     python -m gpu_envs.benchmark --env GpuCartpole-v0 --num-envs 4096,65536,262144 [--backend jax]
     python -m gpu_envs.benchmark --env GpuAllegroHand-v0 --num-envs 16384 \\
-        --param timestep=0.008333333333333333 substeps=4 solver_iterations=8
+        --set timestep=0.008333333333333333 substeps=4 solver_iterations=8
 
 Per env count it prints env steps/s through `env.step()` (torch actions in, torch tensors out),
 env steps/s of the same compiled step run inside `lax.scan` (the ceiling: no Python, no
 dispatch), their ratio, the compile time of the first `step()` and the peak GPU memory JAX held.
-`--json PATH` also writes the rows. Every performance number in docs/ comes from this tool.
+`--set KEY=VALUE ...` passes env parameters; `--json PATH` also writes the rows. The env
+throughput tables in docs/ come from this tool; benchmarks/ holds the scripts behind docs/'
+other measurements (rendering, adapters, GPU kernels, the training loop).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -23,7 +24,8 @@ import jax
 import torch
 
 from gpu_envs._checks import is_positive_int
-from gpu_envs.play import parse_params
+from gpu_envs._cli import (add_json_argument, add_set_argument, block_until_ready, env_params, positive_int,
+                           positive_ints, write_rows)
 
 
 def time_steps(env, action, steps: int, warmup: int = 0) -> float:
@@ -32,11 +34,11 @@ def time_steps(env, action, steps: int, warmup: int = 0) -> float:
         raise ValueError(f"steps must be a positive int (got {steps!r})")
     for _ in range(warmup):
         env.step(action)
-    env.block_until_ready()
+    block_until_ready(env)
     t0 = time.perf_counter()
     for _ in range(steps):
         env.step(action)
-    env.block_until_ready()
+    block_until_ready(env)
     return (time.perf_counter() - t0) / steps
 
 
@@ -49,10 +51,10 @@ def _ceiling(env, steps: int) -> float:
     """Env steps/s of `steps` env steps inside one lax.scan (`env.step_in_jit`), compile excluded."""
     action = torch.zeros(env.action_space.shape, device=env.device)
     env.step_in_jit(action, steps)  # compile + warm up
-    env.block_until_ready()
+    block_until_ready(env)
     t0 = time.perf_counter()
     env.step_in_jit(action, steps)
-    env.block_until_ready()
+    block_until_ready(env)
     return steps * env.num_envs / (time.perf_counter() - t0)
 
 
@@ -70,7 +72,7 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     action = torch.zeros(env.action_space.shape, device=env.device)
     t0 = time.perf_counter()
     env.step(action)
-    env.block_until_ready()
+    block_until_ready(env)
     compile_s = time.perf_counter() - t0
     per_call = num_envs / time_steps(env, action, steps, warmup)
     ceiling = _ceiling(env, steps)
@@ -86,13 +88,6 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     return row
 
 
-def write_rows(rows: list[dict], path: str | None) -> None:
-    """Write benchmark rows as JSON to `path` (nothing when path is None)."""
-    if path:
-        with open(path, "w") as f:
-            json.dump(rows, f, indent=1)
-
-
 def _fmt(row: dict) -> str:
     mem = "-" if row["gpu_mem_mb"] is None else f"{row['gpu_mem_mb']:.0f}"
     return (f"| {row['num_envs']:>7} | {row['step_per_s'] / 1e6:8.2f} M | {row['ceiling_per_s'] / 1e6:8.2f} M | "
@@ -103,27 +98,23 @@ def _fmt(row: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpu_envs.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="GpuCartpole-v0")
-    parser.add_argument("--num-envs", default="4096,65536,262144", help="comma-separated env counts")
+    parser.add_argument("--num-envs", type=positive_ints, default=[4096, 65536, 262144],
+                        help="comma-separated env counts (default 4096,65536,262144)")
     parser.add_argument("--backend", default=None, choices=["jax", "warp", "auto"],
                         help="MJX backend (default: the env's own default)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: JAX's default device)")
-    parser.add_argument("--steps", type=int, default=200, help="timed env steps per measurement")
+    parser.add_argument("--steps", type=positive_int, default=200, help="timed env steps per measurement")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="env keyword arguments, e.g. substeps=4 solver_iterations=8")
-    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    add_set_argument(parser)
+    add_json_argument(parser)
     args = parser.parse_args(argv)
-    try:
-        params = parse_params(args.param)
-    except ValueError as err:  # an item without KEY=
-        parser.error(str(err))
-    sizes = [int(n) for n in args.num_envs.split(",") if n]
+    params = env_params(parser, args)
     print(f"{args.env}, backend={args.backend or 'default'}, params={params or 'default'}, jax {jax.__version__} on {jax.devices()[0].device_kind}, "
           f"{args.steps} timed steps", flush=True)
     print("| num_envs | env.step() steps/s | in-jit steps/s | ratio | ms/step | in-jit ms | compile s | GPU MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
-    for n in sizes:
+    for n in args.num_envs:
         row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device, params)
         rows.append(row)
         print(_fmt(row), flush=True)

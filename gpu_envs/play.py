@@ -8,7 +8,8 @@
 --checkpoint takes a TorchScript policy: a module mapping observations (N, obs_dim) float32
 to actions (N, action_dim) in [-1, 1] (examples/train.py writes one next to each rl_games
 checkpoint, `<name>_policy.pt`). Without it, actions are uniform random. Env parameters go
-after --set as key=value (values parsed as Python literals where they parse).
+after --set as KEY=VALUE (values parsed as Python literals where they parse), as in
+`python -m gpu_envs.benchmark` and the scripts in benchmarks/.
 
 Mistakes in the arguments (a count that is not a positive integer, an unknown env id or env
 parameter, a bad device, a missing checkpoint) print one line `play: error: ...` and exit
@@ -18,7 +19,6 @@ with status 2.
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import os
 import sys
@@ -28,33 +28,14 @@ import gpu_envs  # noqa: F401  (registers the envs)
 import gymnasium as gym
 import torch
 
+from ._cli import UsageError, add_set_argument, parse_params, positive_int
 from .render import has_display
 from .sim import AssetError
 from .video import VideoWriter
 
 
-class UsageError(ValueError):
-    """A mistake in what the user asked for: `main` prints it as one `play: error: ...` line
-    and exits with status 2 (no traceback)."""
-
-
 def _mean(values: list) -> float:
     return sum(values) / len(values) if values else math.nan
-
-
-def parse_params(items: list[str]) -> dict:
-    """Env keyword arguments from KEY=VALUE strings (values parsed as Python literals where they
-    parse); UsageError (a ValueError) for an item without KEY=."""
-    params = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"env parameters take KEY=VALUE (got {item!r})")
-        try:
-            params[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            params[key] = text
-    return params
 
 
 def load_policy(path: str):
@@ -124,17 +105,6 @@ def run(args) -> dict:
     return {"steps": steps, "episodes": len(returns), "mean_return": _mean(returns), "frames": frames}
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an int >= 1; otherwise an error naming the value and what is allowed."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})")
-    return value
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """One line `play: error: <message>` on stderr, exit status 2 (argparse prints the
@@ -149,15 +119,15 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", help="TorchScript policy (default: random actions)")
     parser.add_argument("--video", help="write an MP4 of the shown envs here instead of opening a window")
     parser.add_argument("--frame", help="save the last frame as a PNG here (no window)")
-    parser.add_argument("--num-envs", type=_positive_int, default=16, help="envs simulated and shown (default 16)")
-    parser.add_argument("--steps", type=_positive_int, default=None,
+    parser.add_argument("--num-envs", type=positive_int, default=16, help="envs simulated and shown (default 16)")
+    parser.add_argument("--steps", type=positive_int, default=None,
                         help="env steps, a positive int (default: one max-length episode)")
-    parser.add_argument("--width", type=_positive_int, default=640, help="frame width in pixels (default 640)")
-    parser.add_argument("--height", type=_positive_int, default=480, help="frame height in pixels (default 480)")
+    parser.add_argument("--width", type=positive_int, default=640, help="frame width in pixels (default 640)")
+    parser.add_argument("--height", type=positive_int, default=480, help="frame height in pixels (default 480)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: JAX's default device)")
     parser.add_argument("--backend", help="jax, warp or auto (default: the env's default)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="env parameters")
+    add_set_argument(parser, help_text="env parameters, e.g. substeps=4 (values parsed as Python literals)")
     args = parser.parse_args(argv)
     if args.video and not args.video.endswith(".mp4"):
         parser.error("--video must name an .mp4 file")

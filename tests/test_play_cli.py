@@ -40,6 +40,12 @@ def test_play_reports_a_user_error_as_one_line_with_status_2(capsys, tmp_path, a
     assert len(lines) == 1 and lines[0].startswith("play: error: ") and message in lines[0]
 
 
+def test_play_takes_the_benchmark_s_old_param_flag_with_a_deprecation_warning(capsys, tmp_path):
+    lines = _usage_error(capsys, tmp_path, "--param", "foo=1")
+    assert lines[0] == "python -m gpu_envs.play: warning: --param is deprecated, use --set"
+    assert lines[1].startswith("play: error: cannot create GpuCartpole-v0: unknown parameter(s) ['foo']")
+
+
 def test_play_without_a_display_asks_for_video_or_frame_in_one_line(capsys, monkeypatch):
     monkeypatch.setattr(play, "has_display", lambda: False)
     with pytest.raises(SystemExit) as exit_info:

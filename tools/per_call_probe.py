@@ -1,10 +1,11 @@
 """Where does the fixed per-call cost of a jitted MJX step come from? (run on the GPU machine)
 
-    python benchmarks/per_call_probe.py --num-envs 4096 [--json out.json]
+    python tools/per_call_probe.py --num-envs 4096 [--json out.json]
 
-For Cartpole variants it times the same batched step three ways: called once per step from
-Python with the state donated (pipelined: no sync between calls), the host time for those calls
-to return, and inside lax.scan. Variants: the asset with and without the slider's joint limit
+For Cartpole variants it times the env's batched step (`env.batched.step`, jitted here with the
+state donated; no torch, no output packing) three ways: called once per step from Python
+(pipelined: no sync between calls), the host time for those calls to return, and inside
+lax.scan. Variants: the asset with and without the slider's joint limit
 (the limit brings MJX's constraint solver and its data-dependent while loops into the step);
 run under different XLA_FLAGS by the caller.
 It also reports the compiled step's argument count, while loops, and whether a call transfers
@@ -14,20 +15,18 @@ anything host<->device (jax.transfer_guard).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import tempfile
 import time
 
 import gpu_envs  # noqa: F401
-from gpu_envs.benchmark import write_rows
+import gymnasium as gym
 import jax
 import jax.numpy as jnp
 
-from gpu_envs.batched import BatchedEnv
+from gpu_envs._cli import add_json_argument, positive_int, print_row, write_rows
 from gpu_envs.sim import asset_path
-from gpu_envs.tasks.cartpole import CartpoleConfig, CartpoleTask
 
 
 def _limit_asset() -> str:
@@ -54,10 +53,11 @@ def _time_calls(fn, state, action, n):
 
 
 def probe(name: str, asset: str, num_envs: int, n: int) -> dict:
-    task = CartpoleTask(CartpoleConfig(asset=asset))
-    batched = BatchedEnv(task, num_envs)
-    state, _ = jax.jit(batched.reset)(jax.random.split(jax.random.PRNGKey(0), num_envs))
-    action = jnp.zeros((num_envs, 1))
+    env = gym.make_vec("GpuCartpole-v0", num_envs=num_envs, asset=asset)
+    batched = env.batched  # the pure batched functions env.step() jits (no torch, no packing)
+    keys = jax.device_put(jax.random.split(jax.random.PRNGKey(0), num_envs), env.jax_device)
+    state, _ = jax.jit(batched.reset)(keys)
+    action = jax.device_put(jnp.zeros((num_envs, 1)), env.jax_device)
     step = jax.jit(batched.step, donate_argnums=0)
     t0 = time.perf_counter()
     compiled = step.lower(state, action).compile()
@@ -85,17 +85,18 @@ def probe(name: str, asset: str, num_envs: int, n: int) -> dict:
     state = scan(state)
     jax.block_until_ready(state)
     scan_ms = 1e3 * (time.perf_counter() - t0) / n
+    env.close()
     return {"variant": name, "num_envs": num_envs, "per_call_ms": per_call_ms, "host_ms_per_call": host_ms,
             "scan_ms_per_step": scan_ms, "compile_s": compile_s, "executable_params": n_params,
             "while_loops": hlo.count(" while("), "transfers_per_call": transfers}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--num-envs", type=int, default=4096)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--num-envs", type=positive_int, default=4096)
+    parser.add_argument("--steps", type=positive_int, default=200)
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; "
           f"simplified_consts={getattr(jax.config, 'jax_use_simplified_jaxpr_constants', 'n/a')}", flush=True)
     rows = []
@@ -103,7 +104,7 @@ def main() -> None:
                         ("no limit (shipped asset)", str(asset_path("cartpole.xml")))]:
         row = probe(name, asset, args.num_envs, args.steps)
         rows.append(row)
-        print(json.dumps(row), flush=True)
+        print_row(row)
     write_rows(rows, args.json)
 
 

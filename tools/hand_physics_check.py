@@ -1,6 +1,6 @@
 """Physics quality of GpuAllegroHand-v0 on a backend (run on the GPU machine for both backends).
 
-    python benchmarks/hand_physics_check.py --backend warp --num-envs 1024
+    python tools/hand_physics_check.py --backend warp --num-envs 1024 [--randomize] [--set KEY=VALUE ...]
 
 Two full episodes (600 steps) per env: one with zero action (every joint held at the middle of
 its range: the cube must stay in the hand) and one with random actions (nothing may blow up).
@@ -14,16 +14,16 @@ fell after the first second, the step it fell and the slowest the cube moved in 
 from __future__ import annotations
 
 import argparse
-import json
 
 import gpu_envs  # noqa: F401
 import gymnasium as gym
 import torch
 
-from gpu_envs.play import parse_params
+from gpu_envs._cli import add_json_argument, add_set_argument, env_params, positive_int, print_row, write_rows
 
 
-def episode(env, policy: str, seed: int) -> dict:
+def episode(env, policy: str, seed: int, steps: int | None = None) -> dict:
+    """One episode of `policy` ("zero" or "random") from a reset with `seed`; `steps` caps it (default: full length)."""
     obs, _ = env.reset(seed=seed)
     n = env.num_envs
     start = obs[:, 50].clone()  # object height (full_state layout)
@@ -36,7 +36,8 @@ def episode(env, policy: str, seed: int) -> dict:
     calmest = torch.full((n,), float("inf"), device=env.device)
     fall_step = torch.full((n,), -1, dtype=torch.long, device=env.device)
     gen = torch.Generator(device=env.device).manual_seed(seed)
-    for t in range(env.task.max_episode_steps - 1):
+    last = env.task.max_episode_steps - 1  # the step after this one truncates and resets every env
+    for t in range(min(steps, last) if steps else last):
         action = (torch.zeros(n, 16, device=env.device) if policy == "zero"
                   else torch.rand(n, 16, device=env.device, generator=gen) * 2 - 1)
         obs, _, terminated, _, infos = env.step(action)
@@ -59,31 +60,32 @@ def episode(env, policy: str, seed: int) -> dict:
                 for i in torch.nonzero(fall_step >= 30).flatten().tolist()] if policy == "zero" else None}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", default="auto")
-    parser.add_argument("--num-envs", type=int, default=1024)
+    parser.add_argument("--num-envs", type=positive_int, default=1024)
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="env steps per episode (default: all 599 before the time limit, as in the docs)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--randomize", action="store_true", help="domain randomization on")
     parser.add_argument("--control", default="absolute",
                         help="absolute (zero action drives every joint to mid-range) or relative "
                              "(zero action holds the reset pose)")
-    parser.add_argument("--param", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="other env parameters, e.g. object_mass_scale=(1.0,1.0)")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    add_set_argument(parser, help_text="other env parameters, e.g. object_mass_scale=(1.0,1.0)")
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
+    params = env_params(parser, args)
     env = gym.make_vec("GpuAllegroHand-v0", num_envs=args.num_envs, backend=args.backend, device=args.device,
-                       randomize=args.randomize, control=args.control, **parse_params(args.param))
+                       randomize=args.randomize, control=args.control, **params)
     rows = []
     for policy, seed in (("zero", 0), ("random", 1)):
-        row = {"backend": env.backend, "randomize": args.randomize, "control": args.control, "params": args.param,
+        row = {"backend": env.backend, "randomize": args.randomize, "control": args.control, "params": params,
                "num_envs": args.num_envs,
-               **episode(env, policy, seed)}
+               **episode(env, policy, seed, args.steps)}
         rows.append(row)
-        print(json.dumps(row), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        print_row(row)
+    write_rows(rows, args.json)
+    env.close()
 
 
 if __name__ == "__main__":
