@@ -75,6 +75,34 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an int >= 0 (a seed); otherwise an error naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})")
+    return value
+
+
+def make_env(env_id: str, **kwargs):
+    """`gymnasium.make_vec(env_id, **kwargs)`, with what the user got wrong (an unknown id, a
+    bad parameter, device or backend, a missing model, too many envs) as a UsageError."""
+    import gymnasium as gym
+
+    from .sim import AssetError
+
+    try:
+        return gym.make_vec(env_id, **kwargs)
+    except gym.error.Error as err:  # unknown env id (gymnasium's NameNotFound and the like)
+        from ._registration import ENV_IDS
+
+        raise UsageError(f"{err} (gpu_envs' env ids: {', '.join(ENV_IDS)})") from err
+    except (ValueError, TypeError, AssetError, ImportError, MemoryError) as err:
+        raise UsageError(f"cannot create {env_id}: {err}") from err
+
+
 def positive_ints(text: str) -> list[int]:
     """argparse type: comma-separated positive ints, e.g. "4096,65536"."""
     try:

@@ -19,13 +19,12 @@ import sys
 import time
 
 import gpu_envs  # noqa: F401  (registers envs; sets JAX memory defaults before jax starts)
-import gymnasium as gym
 import jax
 import torch
 
 from gpu_envs._checks import is_positive_int
-from gpu_envs._cli import (add_json_argument, add_set_argument, block_until_ready, env_params, positive_int,
-                           positive_ints, write_rows)
+from gpu_envs._cli import (UsageError, add_json_argument, add_set_argument, block_until_ready, env_params, make_env,
+                           positive_int, positive_ints, write_rows)
 
 
 def time_steps(env, action, steps: int, warmup: int = 0) -> float:
@@ -67,7 +66,7 @@ def measure(env_id: str, num_envs: int, backend: str | None, steps: int, warmup:
     kwargs = dict(params or {})
     if backend is not None:
         kwargs["backend"] = backend
-    env = gym.make_vec(env_id, num_envs=num_envs, device=device, **kwargs)
+    env = make_env(env_id, num_envs=num_envs, device=device, **kwargs)
     env.reset(seed=0)
     action = torch.zeros(env.action_space.shape, device=env.device)
     t0 = time.perf_counter()
@@ -115,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for n in args.num_envs:
-        row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device, params)
+        try:
+            row = measure(args.env, n, args.backend, args.steps, args.warmup, args.device, params)
+        except UsageError as err:
+            parser.error(str(err))
         rows.append(row)
         print(_fmt(row), flush=True)
     write_rows(rows, args.json)

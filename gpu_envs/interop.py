@@ -91,9 +91,18 @@ def _check_shape(shape: tuple, expected: tuple, what: str) -> None:
         raise ValueError(f"{what} must have shape {tuple(expected)} (num_envs, action_dim), got {tuple(shape)}")
 
 
-def _check_kind(kind: str, dtype: Any, what: str) -> None:
-    if kind not in "fiu":  # float, signed, unsigned: castable to float32 without losing meaning
+def _check_dtype(dtype: Any, what: str) -> None:
+    """TypeError unless `dtype` is a real number type (ints, floats incl. bfloat16 and float8)."""
+    real = jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+    if not real or dtype == np.bool_:
         raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {dtype} cannot be cast")
+
+
+def _within_float32(array):
+    """`array` (float64) with its finite values clipped to [-1, 1]: casting 1e300 to float32
+    would make it inf, which the step treats as a non-finite action. NaN and inf stay."""
+    xp = torch if isinstance(array, torch.Tensor) else (jnp if isinstance(array, jax.Array) else np)
+    return xp.where(xp.isfinite(array), xp.clip(array, -1.0, 1.0), array)
 
 
 def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device, *, private: bool = False) -> jax.Array:
@@ -101,9 +110,10 @@ def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device, *, pr
 
     Accepts torch tensors (any device, dense or sparse; moved once if needed; float32 on the
     right device crosses without a copy), JAX arrays and anything numpy can read. Raises
-    ValueError for a wrong shape and TypeError for a dtype that is not a real number (bool,
-    complex, object). NaN/inf values are not rejected here: the compiled step replaces them
-    (see `BatchedEnv`).
+    ValueError for a wrong shape (or a ragged nested list) and TypeError for a dtype that is not
+    a real number (bool, complex, object). NaN/inf values are not rejected here: the compiled
+    step replaces them (see `BatchedEnv`); finite float64 values beyond float32's range are
+    clipped to [-1, 1] first, as the step would clip them.
 
     private: the result shares no memory with the caller's torch tensor or numpy array (a
     copy where it would), so a step that runs asynchronously after the call returns cannot
@@ -116,20 +126,29 @@ def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device, *, pr
             raise TypeError(f"{what} must be a float tensor (float32 preferred); dtype {action.dtype} cannot be cast")
         if action.layout != torch.strided:
             action = action.to_dense()
+        if action.dtype == torch.float64:
+            action = _within_float32(action.detach())
         target = torch_device_of(device)
         action = action.detach().to(device=target, dtype=torch.float32, copy=private).contiguous()
         return torch_to_jax(action, device)
     if isinstance(action, jax.Array):
         _check_shape(action.shape, shape, what)
-        _check_kind(np.dtype(action.dtype).kind, action.dtype, what)
+        _check_dtype(action.dtype, what)
+        if action.dtype == jnp.float64:
+            action = _within_float32(action)
         if action.dtype != jnp.float32:
             action = action.astype(jnp.float32)
         if action.devices() != {device}:
             action = jax.device_put(action, device)
         return action
-    array = np.asarray(action)
+    try:
+        array = np.asarray(action)
+    except ValueError as err:  # a ragged nested list
+        raise ValueError(f"{what} must be an array of shape {tuple(shape)} (num_envs, action_dim): {err}") from None
     _check_shape(array.shape, shape, what)
-    _check_kind(array.dtype.kind, array.dtype, what)
+    _check_dtype(array.dtype, what)
+    if array.dtype == np.float64:
+        array = _within_float32(array)
     return jax.device_put(array.astype(np.float32, copy=private), device)
 
 

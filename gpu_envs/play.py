@@ -25,12 +25,10 @@ import sys
 import time
 
 import gpu_envs  # noqa: F401  (registers the envs)
-import gymnasium as gym
 import torch
 
-from ._cli import UsageError, add_set_argument, parse_params, positive_int
+from ._cli import UsageError, add_set_argument, make_env, non_negative_int, parse_params, positive_int
 from .render import has_display
-from .sim import AssetError
 from .video import VideoWriter
 
 
@@ -66,13 +64,8 @@ def run(args) -> dict:
     params = parse_params(args.set)
     if args.backend:
         params["backend"] = args.backend
-    try:
-        env = gym.make_vec(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,
-                           render_config=config, **params)
-    except gym.error.Error as err:  # unknown env id (gymnasium's NameNotFound and the like)
-        raise UsageError(f"{err} (gpu_envs' env ids: {', '.join(gpu_envs.ENV_IDS)})") from err
-    except (ValueError, TypeError, AssetError) as err:  # a bad env parameter, device or backend
-        raise UsageError(f"cannot create {args.env}: {err}") from err
+    env = make_env(args.env, num_envs=args.num_envs, device=args.device, render_mode=render_mode,
+                   render_config=config, **params)
     policy = policy.to(env.device) if policy is not None else _random_policy(env)
     steps = args.steps if args.steps is not None else int(env.unwrapped.task.max_episode_steps)
     writer = VideoWriter(args.video, env.metadata["render_fps"]) if args.video else None
@@ -94,6 +87,7 @@ def run(args) -> dict:
         if args.frame:
             from PIL import Image
 
+            os.makedirs(os.path.dirname(args.frame) or ".", exist_ok=True)
             Image.fromarray(env.render_grid()).save(args.frame)
             print(f"saved {args.frame}", flush=True)
     finally:
@@ -124,13 +118,15 @@ def main(argv=None) -> None:
                         help="env steps, a positive int (default: one max-length episode)")
     parser.add_argument("--width", type=positive_int, default=640, help="frame width in pixels (default 640)")
     parser.add_argument("--height", type=positive_int, default=480, help="frame height in pixels (default 480)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="reset seed, an int >= 0 (default 0)")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: JAX's default device)")
     parser.add_argument("--backend", help="jax, warp or auto (default: the env's default)")
     add_set_argument(parser, help_text="env parameters, e.g. substeps=4 (values parsed as Python literals)")
     args = parser.parse_args(argv)
     if args.video and not args.video.endswith(".mp4"):
         parser.error("--video must name an .mp4 file")
+    if args.frame and not args.frame.lower().endswith((".png", ".jpg", ".jpeg")):
+        parser.error(f"--frame must name a .png or .jpg file (got {args.frame!r})")
     try:
         run(args)
     except UsageError as err:

@@ -63,15 +63,37 @@ class RenderConfig:
             config = cls(**value)
         else:
             raise TypeError(f"render_config must be a dict or RenderConfig (got {type(value).__name__})")
-        for name in ("num_envs", "width", "height"):
+        if not is_positive_int(config.num_envs):
+            raise ValueError(f"render_config num_envs must be a positive int (got {config.num_envs!r})")
+        for name in ("width", "height"):
             value = getattr(config, name)
-            if not is_positive_int(value):
-                raise ValueError(f"render_config {name} must be a positive int (got {value!r})")
-        if config.spacing is not None and (np.size(config.spacing) not in (1, 2) or np.any(np.asarray(config.spacing) <= 0)):
-            raise ValueError(f"render_config spacing must be > 0: one number or (x, y) (got {config.spacing!r})")
-        if config.lookat is not None and len(config.lookat) != 3:
-            raise ValueError(f"render_config lookat must be (x, y, z) (got {config.lookat!r})")
+            if not (is_positive_int(value) and value <= MAX_FRAME_SIDE):
+                raise ValueError(f"render_config {name} must be an int in [1, {MAX_FRAME_SIDE}] (got {value!r})")
+        _check_numbers("spacing", config.spacing, (1, 2), "one number > 0 or (x, y)", positive=True)
+        _check_numbers("lookat", config.lookat, (3,), "(x, y, z) in metres")
+        _check_numbers("distance", config.distance, (1,), "a number >= 0 (metres)", non_negative=True)
+        _check_numbers("azimuth", config.azimuth, (1,), "a number (degrees)")
+        _check_numbers("elevation", config.elevation, (1,), "a number (degrees)")
         return config
+
+
+MAX_FRAME_SIDE = 16384  # pixels: OpenGL's usual renderbuffer limit
+
+
+def _check_numbers(name: str, value, sizes: tuple, what: str, positive: bool = False,
+                   non_negative: bool = False) -> None:
+    """ValueError naming render_config `name` unless `value` is None or `sizes` finite real numbers."""
+    if value is None:
+        return
+    error = ValueError(f"render_config {name} must be {what} (got {value!r})")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise error from None
+    if array.size not in sizes or array.ndim > 1 or not np.all(np.isfinite(array)):
+        raise error
+    if (positive and np.any(array <= 0)) or (non_negative and np.any(array < 0)):
+        raise error
 
 
 @dataclasses.dataclass(frozen=True)

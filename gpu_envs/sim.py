@@ -119,10 +119,10 @@ def check_backend(backend: str, device: jax.Device) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS + ('auto',)} (got {backend!r})")
     if backend == "warp":
+        if device.platform != "gpu":
+            raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device}): use backend='jax'")
         if not _warp_installed():
             raise ImportError("backend='warp' needs MuJoCo Warp: pip install 'gpu-envs[warp]'")
-        if device.platform != "gpu":
-            raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device})")
         import warp
 
         # otherwise one line per kernel module loaded (dozens per model); warp >= 1.19 reads

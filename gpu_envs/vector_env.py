@@ -10,6 +10,7 @@ for the modes and the info keys.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -79,7 +80,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
-        self.metadata = dict(self.metadata, render_fps=round(1.0 / task.dt), autoreset_mode=self.autoreset_mode)
+        self.metadata = dict(self.metadata, render_fps=max(1, round(1.0 / task.dt)), autoreset_mode=self.autoreset_mode)
         self.task = task
         self.num_envs = int(num_envs)
         self.output = output
@@ -132,11 +133,14 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         """
         self._check_open()
         check_seed(seed, self.num_envs)
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(f"reset options must be a dict such as {{'reset_mask': mask}} (got {options!r})")
         options = dict(options or {})
+        has_mask = "reset_mask" in options
         mask = options.pop("reset_mask", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; supported: ['reset_mask']")
-        if mask is not None:
+        if has_mask:
             if self._state is None:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
             mask = mask_to_jax(mask, self.num_envs, self.jax_device)

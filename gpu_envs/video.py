@@ -15,6 +15,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 
+from ._checks import is_positive_int
 from .render import render_grid
 
 
@@ -86,12 +87,12 @@ class RecordVideo(gym.vector.VectorWrapper):
             raise ValueError(f"RecordVideo needs render_mode='rgb_array' (the env has {env.render_mode!r})")
         _imageio_ffmpeg()
         self.folder = os.fspath(folder)
+        if every is not None and not is_positive_int(every):
+            raise ValueError(f"every must be a positive int of env steps, or None (got {every!r})")
+        if length is not None and not is_positive_int(length):
+            raise ValueError(f"length must be a positive int of frames, or None (got {length!r})")
         self.every = None if every is None else int(every)
-        if self.every is not None and self.every < 1:
-            raise ValueError(f"every must be >= 1 env step (got {every})")
         self.length = int(length if length is not None else env.unwrapped.task.max_episode_steps)
-        if self.length < 1:
-            raise ValueError(f"length must be >= 1 frame (got {length})")
         self.name_prefix = name_prefix
         self.fps = float(fps if fps is not None else env.metadata["render_fps"])
         self.saved: list[str] = []  # paths of finished clips

@@ -248,3 +248,12 @@ def test_object_scale_reaches_the_collision_geometry():
     normal, larger = float(deepest(1.0)), float(deepest(1.05))
     assert normal < 0.0  # in contact
     assert larger == pytest.approx(normal - 0.05 * 0.0325, abs=5e-4)  # 1.6 mm more overlap
+
+
+def test_observation_noise_reaches_the_first_observation_of_an_episode():
+    noisy_task = AllegroHandTask(AllegroHandConfig(randomize=True, obs_noise_std=0.5))
+    state = noisy_task.reset(jax.random.PRNGKey(3))
+    clean = AllegroHandTask(AllegroHandConfig()).observe(state)
+    difference = np.asarray(noisy_task.observe(state) - clean)
+    assert np.std(difference) == pytest.approx(0.5, rel=0.3)
+    assert np.all(np.asarray(noisy_task.observe(state)) == np.asarray(noisy_task.observe(state)))  # a function of the state

@@ -87,13 +87,54 @@ def test_bad_num_envs_is_rejected(num_envs):
         gym.make_vec("GpuCartpole-v0", num_envs=num_envs)
 
 
-def test_warp_backend_without_warp_names_the_extra(monkeypatch):
+def test_warp_backend_on_a_gpu_without_warp_names_the_extra(monkeypatch):
     import importlib.util
+    from types import SimpleNamespace
+
+    from gpu_envs.sim import check_backend
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("warp", "mujoco_warp") else real(name, *a))
     with pytest.raises(ImportError, match=r"gpu-envs\[warp\]"):
+        check_backend("warp", SimpleNamespace(platform="gpu"))
+
+
+def test_warp_backend_on_the_cpu_says_it_needs_a_gpu_not_an_install():
+    with pytest.raises(ValueError, match="runs on CUDA GPUs only .*use backend='jax'"):
         gym.make_vec("GpuCartpole-v0", num_envs=2, backend="warp")
+
+
+@pytest.mark.parametrize("options, error, match", [
+    (1, TypeError, "reset options must be a dict"), ("reset_mask", TypeError, "reset options must be a dict"),
+    ({"reset_mask": None}, ValueError, "reset_mask must be a bool array"),
+])
+def test_reset_options_that_are_not_a_dict_with_a_mask_are_refused(cartpole, options, error, match):
+    cartpole.reset(seed=0)
+    with pytest.raises(error, match=match):
+        cartpole.reset(options=options)
+
+
+def test_finite_float64_actions_beyond_float32_are_clipped_not_zeroed(cartpole):
+    cartpole.reset(seed=3)
+    expected = cartpole.step(torch.tensor([[1.0], [-1.0], [1.0], [-1.0]]))[0].clone()
+    cartpole.reset(seed=3)
+    obs, _, _, _, infos = cartpole.step(np.array([[1e300], [-1e39], [5.0], [-1e300]]))
+    assert not infos["nonfinite_action"].any()
+    assert torch.equal(obs, expected)
+
+
+def test_bfloat16_actions_from_jax_are_accepted(cartpole):
+    cartpole.reset(seed=0)
+    obs, *_ = cartpole.step(jnp.zeros((NUM_ENVS, 1), jnp.bfloat16))
+    assert obs.shape == (NUM_ENVS, 4)
+
+
+def test_a_ragged_action_list_names_the_action():
+    env = gym.make_vec("GpuCartpole-v0", num_envs=2)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must be an array of shape \(2, 1\)"):
+        env.step([[0.5], [0.5, 1.0]])
+    env.close()
 
 
 def test_bad_reset_options_are_rejected(cartpole):

@@ -6,6 +6,7 @@ import json
 import pathlib
 import runpy
 
+import gymnasium
 import pytest
 
 from gpu_envs import _cli, benchmark
@@ -19,14 +20,14 @@ OTHER_SCRIPTS = ["tools/per_call_probe.py", "tools/startup_probe.py"]  # train_l
 
 def test_set_reaches_the_env_the_benchmark_builds(tmp_path, monkeypatch):
     built = []
-    make_vec = benchmark.gym.make_vec
+    make_vec = gymnasium.make_vec
 
     def spy(env_id, **kwargs):
         env = make_vec(env_id, **kwargs)
         built.append((kwargs, env))
         return env
 
-    monkeypatch.setattr(benchmark.gym, "make_vec", spy)
+    monkeypatch.setattr(gymnasium, "make_vec", spy)
     out = tmp_path / "rows.json"
     assert benchmark.main(["--env", "GpuCartpole-v0", "--num-envs", "2", "--steps", "1", "--warmup", "0",
                            "--device", "cpu", "--set", "substeps=3", "--json", str(out)]) == 0
@@ -39,7 +40,7 @@ def test_set_reaches_the_env_the_benchmark_builds(tmp_path, monkeypatch):
 
 
 def test_a_bad_set_item_is_one_error_line_before_any_env_is_built(capsys, monkeypatch):
-    monkeypatch.setattr(benchmark.gym, "make_vec", lambda *a, **k: pytest.fail("built an env"))
+    monkeypatch.setattr(gymnasium, "make_vec", lambda *a, **k: pytest.fail("built an env"))
     with pytest.raises(SystemExit) as exit_info:
         benchmark.main(["--env", "GpuCartpole-v0", "--set", "substeps"])
     assert exit_info.value.code == 2
@@ -95,3 +96,15 @@ def test_each_script_imports_and_takes_env_parameters_as_set(capsys, script):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert ("--set" in text) == (script in SCRIPTS_WITH_ENV_PARAMS) and "--param" not in text
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--set", "foo=1"], "unknown parameter"), (["--device", "tpu"], "device must be"),
+    (["--env", "Nope-v0"], "gpu_envs' env ids"), (["--backend", "warp", "--device", "cpu"], "CUDA GPUs only"),
+])
+def test_a_bad_env_request_is_an_argparse_error_not_a_traceback(capsys, flags, message):
+    with pytest.raises(SystemExit) as exited:
+        benchmark.main(["--num-envs", "2", "--steps", "1", *flags])
+    assert exited.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("python -m gpu_envs.benchmark: error:") and message in last

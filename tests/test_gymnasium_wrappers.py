@@ -40,20 +40,21 @@ NUMPY_ONLY = {"NormalizeReward", "FlattenObservation", "RescaleObservation", "No
               "RecordEpisodeStatistics", "RecordEpisodeStatistics(stats_key)", "DictInfoToList"}
 
 
-def refusal(name: str, outputs: str, mode: str, scalar_infos: bool) -> str | None:
-    """Why (name, outputs, mode) does not work, as docs/env_api.md says; None where it works.
+def refusals(name: str, outputs: str, mode: str, scalar_infos: bool) -> list[str]:
+    """Every reason (name, outputs, mode) does not work, as docs/env_api.md says; [] where it works.
     scalar_infos: the env reports task-wide scalars in its infos."""
+    reasons = []
     if outputs == "torch" and name in NUMPY_ONLY:
-        return "gymnasium computes with numpy on the outputs"
+        reasons.append("gymnasium computes with numpy on the outputs")
     if name in OBSERVATION_TRANSFORMS and mode == "same_step":
-        return "gymnasium refuses SAME_STEP"
+        reasons.append("gymnasium refuses SAME_STEP")
     if name == "NormalizeObservation" and mode == "disabled":
-        return "gymnasium needs NEXT_STEP"
+        reasons.append("gymnasium needs NEXT_STEP")
     if name == "RecordEpisodeStatistics":
-        return "the env's own infos['episode'] is there: pass stats_key"
+        reasons.append("the env's own infos['episode'] is there: pass stats_key")
     if name == "DictInfoToList" and scalar_infos:
-        return "gymnasium needs every info value per env"
-    return None
+        reasons.append("gymnasium needs every info value per env")
+    return reasons
 
 
 SHORT_REASONS = {"gymnasium computes with numpy on the outputs": "numpy",
@@ -62,11 +63,12 @@ SHORT_REASONS = {"gymnasium computes with numpy on the outputs": "numpy",
 
 
 def expected_cell(name: str, outputs: str, mode: str) -> str:
-    """The docs table's cell: "yes", "yes*" (not where infos hold task-wide scalars) or "no: <what to use>"."""
-    reason = refusal(name, outputs, mode, scalar_infos=False)
-    if reason is not None:
-        return "no: " + SHORT_REASONS[reason]
-    return "yes" if refusal(name, outputs, mode, scalar_infos=True) is None else "yes*"
+    """The docs table's cell: "yes", "yes*" (not where infos hold task-wide scalars) or
+    "no: <every remedy needed>", e.g. "no: numpy + NEXT_STEP"."""
+    reasons = refusals(name, outputs, mode, scalar_infos=False)
+    if reasons:
+        return "no: " + " + ".join(SHORT_REASONS[r] for r in reasons)
+    return "yes" if not refusals(name, outputs, mode, scalar_infos=True) else "yes*"
 
 
 def _has_scalar_infos(env) -> bool:
@@ -97,10 +99,10 @@ def _drive(wrapped, steps: int) -> None:
 @pytest.mark.parametrize("name", list(WRAPPERS))
 def test_wrapper_works_or_is_refused_as_documented(shared_env, env_id, mode, outputs, name):
     base = shared_env(env_id, mode)
-    reason = refusal(name, outputs, mode, _has_scalar_infos(base))
+    reasons = refusals(name, outputs, mode, _has_scalar_infos(base))
     env = _wrap(base, outputs)
     steps = CONTRACT_EPISODE_STEPS + 2  # across an episode boundary
-    if reason is None:
+    if not reasons:
         _drive(WRAPPERS[name](env), steps)
     else:
         with pytest.raises(Exception):  # noqa: B017 - any of gymnasium's errors

@@ -3,6 +3,7 @@
 The runs that render frames or videos are in tests/test_rendering.py.
 """
 
+import gymnasium
 import pytest
 
 from gpu_envs import play
@@ -59,6 +60,14 @@ def test_play_keeps_the_traceback_of_other_errors_creating_the_env(tmp_path, mon
     def broken_make_vec(*args, **kwargs):
         raise RuntimeError("a bug in env creation")
 
-    monkeypatch.setattr(play.gym, "make_vec", broken_make_vec)
+    monkeypatch.setattr(gymnasium, "make_vec", broken_make_vec)
     with pytest.raises(RuntimeError, match="a bug in env creation"):
         _main(tmp_path)
+
+
+def test_play_refuses_a_negative_seed_and_a_frame_that_is_no_image_before_running(capsys):
+    for argv, message in ((["--seed", "-1"], "--seed: must be a non-negative integer"),
+                          (["--frame", "out.txt"], "--frame must name a .png or .jpg file")):
+        with pytest.raises(SystemExit) as exited:
+            play.main(["--env", "GpuCartpole-v0", "--device", "cpu", *argv])
+        assert exited.value.code == 2 and message in capsys.readouterr().err

@@ -240,9 +240,16 @@ def test_render_grid_of_a_gymnasium_wrapper_is_the_env_grid(rendered_cartpole):
 
 @pytest.mark.parametrize("config, message", [
     ({"num_env": 4}, "unknown render_config key"),
-    ({"width": 0}, "width must be a positive int"),
-    ({"spacing": -1.0}, "spacing must be > 0"),
+    ({"width": 0}, r"width must be an int in \[1, 16384\]"),
+    ({"width": 100000}, r"width must be an int in \[1, 16384\]"),
+    ({"spacing": -1.0}, "spacing must be one number > 0"),
+    ({"spacing": float("nan")}, "spacing must be one number > 0"),
+    ({"spacing": "abc"}, "spacing must be one number > 0"),
     ({"lookat": (0, 0)}, "lookat must be"),
+    ({"lookat": 5}, "lookat must be"),
+    ({"distance": -1.0}, "distance must be a number >= 0"),
+    ({"distance": "far"}, "distance must be a number >= 0"),
+    ({"azimuth": float("inf")}, "azimuth must be a number"),
 ])
 def test_bad_render_config_is_refused_with_the_field_named(config, message):
     with pytest.raises((TypeError, ValueError), match=message):
@@ -316,8 +323,11 @@ def test_record_video_saves_clips_of_the_asked_length(tmp_path):
     assert env.device.type == "cpu"  # attributes the adapters need come from the env
 
 
-@pytest.mark.parametrize("kwargs, message", [({"every": 0}, "every must be >= 1"), ({"length": 0}, "length must be >= 1")])
-def test_record_video_refuses_empty_schedules(rendered_cartpole, tmp_path, kwargs, message):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"every": 0}, "every must be a positive int"), ({"length": 0}, "length must be a positive int"),
+    ({"every": "a"}, "every must be a positive int"), ({"every": 2.5}, "every must be a positive int"),
+])
+def test_record_video_refuses_schedules_that_are_not_positive_ints(rendered_cartpole, tmp_path, kwargs, message):
     pytest.importorskip("imageio_ffmpeg")
     with pytest.raises(ValueError, match=message):
         RecordVideo(rendered_cartpole, tmp_path, **kwargs)

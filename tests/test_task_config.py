@@ -82,3 +82,18 @@ def test_the_env_page_lists_every_parameter_with_what_is_allowed(config, doc):
         row = re.search(rf"^\| `{name}` \|[^\n]*$", text, re.M)
         assert row is not None, f"{doc} has no row for {name}"
         assert f"| {allowed} |" in row.group(0), f"{doc}: {name} should say {allowed!r}"
+
+
+@pytest.mark.parametrize("config, name, value", [
+    (CartpoleConfig, "max_episode_steps", 2**31), (AllegroHandConfig, "solver_iterations", 2**31),
+    (CartpoleConfig, "clip_observations", 1e300), (CartpoleConfig, "clip_observations", 1e-300),
+    (AllegroHandConfig, "damping_scale", (1e-300, 1.0)),
+])
+def test_a_number_the_device_cannot_hold_is_refused(config, name, value):
+    with pytest.raises(ValueError, match=f"parameter {name} must be .*beyond what the device's (int32|float32) holds"):
+        config(**{name: value})
+
+
+def test_an_int_too_large_for_any_float_is_out_of_range_not_a_crash():
+    with pytest.raises(ValueError, match=r"parameter max_effort must be a number in \[0, inf\) \(got 1000"):
+        CartpoleConfig(max_effort=10**400)

@@ -149,3 +149,9 @@ def test_a_repeated_urdf_joint_name_is_named(vendor_urdf):
     names = ("joint_0.0",) * 2 + tuple(f"joint_{i}.0" for i in range(2, 16))
     with pytest.raises(AssetError, match=r"urdf_joint_names names \['joint_0.0'\] more than once"):
         load_hand_scene(vendor_urdf, urdf_joint_names=names)
+
+
+@pytest.mark.parametrize("names", [{"urdf_joint_names": ()}, {"urdf_tip_links": []}])
+def test_an_empty_urdf_name_list_is_a_wrong_count_not_the_defaults(vendor_urdf, names):
+    with pytest.raises(AssetError, match="urdf_joint_names needs 16 names and urdf_tip_links 4"):
+        load_hand_scene(vendor_urdf, **names)

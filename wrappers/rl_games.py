@@ -23,7 +23,7 @@ from gpu_envs._registration import ENV_IDS
 from gpu_envs.render import render_grid
 
 from ._require import require
-from ._same_step import require_same_step
+from ._env_checks import require_gpu_env
 
 _ivecenv = require("rl_games.common.ivecenv", "rl-games")
 _vecenv = require("rl_games.common.vecenv", "rl-games")
@@ -42,9 +42,9 @@ class RlGamesVecEnv(_ivecenv.IVecEnv):
     """
 
     def __init__(self, env, seed: int | None = None):
+        require_gpu_env(env, "RlGamesVecEnv")
         if getattr(env.unwrapped, "output", "torch") != "torch":
             raise ValueError("RlGamesVecEnv needs an env created with output='torch'")
-        require_same_step(env, "RlGamesVecEnv")
         self.env = env
         self.num_envs = env.num_envs
         self.observation_space = env.single_observation_space

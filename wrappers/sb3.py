@@ -17,7 +17,7 @@ from itertools import repeat, starmap
 import numpy as np
 
 from ._require import require
-from ._same_step import require_same_step
+from ._env_checks import require_gpu_env
 
 _vec_env = require("stable_baselines3.common.vec_env", "sb3")
 
@@ -42,7 +42,7 @@ class Sb3VecEnv(_vec_env.VecEnv):
     """SB3 `VecEnv` view of a `GpuVectorEnv` (autoreset happens inside the env's step)."""
 
     def __init__(self, env):
-        require_same_step(env, "Sb3VecEnv")
+        require_gpu_env(env, "Sb3VecEnv", methods=("step_numpy",))
         self.env = env  # before VecEnv.__init__, which reads render_mode through get_attr
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
         self._actions = None
@@ -97,6 +97,14 @@ class Sb3VecEnv(_vec_env.VecEnv):
 
     def close(self) -> None:
         self.env.close()
+
+    def _get_indices(self, indices):
+        """SB3's env indices, checked: IndexError for one outside [0, num_envs), as DummyVecEnv raises."""
+        chosen = list(super()._get_indices(indices))
+        bad = [i for i in chosen if not -self.num_envs <= i < self.num_envs]
+        if bad:
+            raise IndexError(f"env index {bad[0]} out of range for {self.num_envs} envs")
+        return chosen
 
     def get_attr(self, attr_name, indices=None):
         return [getattr(self.env, attr_name)] * len(self._get_indices(indices))

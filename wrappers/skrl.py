@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._require import require
-from ._same_step import require_same_step
+from ._env_checks import require_gpu_env
 
 _skrl = require("skrl", "skrl")
 _base = require("skrl.envs.wrappers.torch.base", "skrl")
@@ -36,10 +36,10 @@ class SkrlVecEnv(_base.Wrapper):
     """
 
     def __init__(self, env, seed: int | None = None):
+        require_gpu_env(env, "SkrlVecEnv")
         super().__init__(env)
         if getattr(self._unwrapped, "output", "torch") != "torch":
             raise ValueError("SkrlVecEnv needs an env created with output='torch'")
-        require_same_step(env, "SkrlVecEnv")
         self._seed = _skrl.config.torch.key if seed is None else seed
         self._observation = None
         self._info: dict[str, Any] = {}

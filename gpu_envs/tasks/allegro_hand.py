@@ -40,6 +40,7 @@ from .config import TaskConfig, param
 from .hand_model import load_hand_scene
 
 RELATIVE_CONTROL_DT = 1.0 / 60.0  # s: IsaacGymEnvs' sim dt, which its relative control scales actions by
+_OBS_NOISE_STREAM = 1  # observation noise is drawn from the state's key folded with this
 OBS_DIMS = {"full_no_vel": 50, "full": 72, "full_state": 88}
 CONTROLS = ("absolute", "relative")
 
@@ -222,6 +223,9 @@ class AllegroHandTask:
                 joint.append(10.0 * state.joint_torque)
             parts = joint + [obj_pos, obj_quat, lin_vel, 0.2 * ang_vel, goal, relative, state.action]
         obs = jnp.concatenate([p.astype(jnp.float32) for p in parts])
+        if self.config.randomize:  # every observation, the first of an episode too
+            noise_key = jax.random.fold_in(state.key, _OBS_NOISE_STREAM)
+            obs = obs + self.config.obs_noise_std * jax.random.normal(noise_key, obs.shape)
         return jnp.clip(obs, -self.obs_bound, self.obs_bound)
 
     # -- step ----------------------------------------------------------------------------
@@ -255,7 +259,7 @@ class AllegroHandTask:
 
     def step(self, state: HandState, action: jax.Array) -> TaskStep:
         c = self.config
-        k_goal, k_next, k_act, k_obs = jax.random.split(state.key, 4)
+        k_goal, k_next, k_act, _ = jax.random.split(state.key, 4)
         if c.randomize:
             targets = self.targets_for(state, action + c.action_noise_std * jax.random.normal(k_act, action.shape))
             physics, data = self.sim.step(state.physics, targets, model=self._model_for(state.params))
@@ -270,8 +274,6 @@ class AllegroHandTask:
         new = HandState(physics, targets, action, data.qfrc_actuator[:16].astype(jnp.float32),
                         goal_quat, successes, k_next, state.params)
         obs = self.observe(new)
-        if c.randomize:
-            obs = jnp.clip(obs + c.obs_noise_std * jax.random.normal(k_obs, obs.shape), -self.obs_bound, self.obs_bound)
         extras = {"successes": successes, "goal_reached": success}
         return TaskStep(new, obs, reward, fell, extras)
 

@@ -13,7 +13,8 @@ no code of its own:
 Supported types: bool, int, float, str, tuple[float, float] (a range: low <= high, each end
 in the interval), tuple[str, ...], and any of them `| None`. A wrong type raises `TypeError`,
 a value outside `allowed` raises `ValueError`; both name the parameter, the value and what is
-allowed. Values are normalised once: ints become floats in float fields, numpy scalars become
+allowed. Numbers also have to keep their meaning on the device, where ints are int32 and floats
+float32 (no overflow; no non-zero float flushed to zero). Values are normalised once: ints become floats in float fields, numpy scalars become
 Python numbers, lists become tuples.
 """
 
@@ -123,7 +124,12 @@ def _check_int(value):
 
 
 def _check_float(value):
-    return float(value) if _is_real(value) else None
+    if not _is_real(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond any float: out of range, not of the wrong type
+        return math.inf
 
 
 def _check_str(value):
@@ -170,10 +176,33 @@ def check_value(name: str, value, hint, allowed):
     what = _describe(kind, allowed) + (" or None" if optional else "")
     normalised = _checker(kind)(value)
     if normalised is None:
-        raise TypeError(f"parameter {name} must be {what} (got {value!r})")
+        raise TypeError(f"parameter {name} must be {what} (got {_shown(value)})")
     if not _allows(normalised, kind, allowed):
-        raise ValueError(f"parameter {name} must be {what} (got {value!r})")
+        raise ValueError(f"parameter {name} must be {what} (got {_shown(value)})")
+    if not _fits_on_device(normalised, kind):
+        device_type = "int32" if kind is int else "float32"
+        raise ValueError(f"parameter {name} must be {what} (got {_shown(value)}: beyond what the device's "
+                         f"{device_type} holds)")
     return normalised
+
+
+_INT32 = np.iinfo(np.int32)
+_FLOAT32_TINY, _FLOAT32_MAX = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
+
+
+def _shown(value) -> str:
+    """repr(value), shortened when it is long (a 400-digit int)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:20] + "..." + text[-10:]
+
+
+def _fits_on_device(normalised, kind) -> bool:
+    """Whether a checked value keeps its meaning as the device's int32 / float32 (which every
+    number of a task runs as): no overflow, and no non-zero float flushed to zero."""
+    if kind is int:
+        return _INT32.min <= normalised <= _INT32.max
+    numbers_ = [normalised] if kind is float else list(normalised) if kind == tuple[float, float] else []
+    return all(x == 0 or _FLOAT32_TINY <= abs(x) <= _FLOAT32_MAX for x in numbers_)
 
 
 @dataclasses.dataclass(frozen=True)

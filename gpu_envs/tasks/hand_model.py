@@ -35,7 +35,9 @@ def load_hand_scene(path: str | os.PathLike, urdf_joint_names=None, urdf_tip_lin
     if is_urdf:
         from .urdf_hand import VENDOR_JOINTS, VENDOR_TIPS, scene_from_urdf
 
-        model = scene_from_urdf(path, urdf_joint_names or VENDOR_JOINTS, urdf_tip_links or VENDOR_TIPS)
+        joints = VENDOR_JOINTS if urdf_joint_names is None else urdf_joint_names
+        tips = VENDOR_TIPS if urdf_tip_links is None else urdf_tip_links
+        model = scene_from_urdf(path, joints, tips)
     elif urdf_joint_names is not None or urdf_tip_links is not None:
         raise ValueError(f"urdf_joint_names and urdf_tip_links apply to a URDF hand_model only (got {path})")
     else:
