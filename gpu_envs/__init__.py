@@ -5,6 +5,9 @@
 """
 
 from ._jax_setup import configure_jax_memory
+from ._source_tree import add_source_tree_subpackages
+
+add_source_tree_subpackages(__path__)  # wrappers/ and assets/ beside a clone's gpu_envs/
 
 configure_jax_memory()  # before anything imports jax
 

@@ -122,7 +122,7 @@ def check_backend(backend: str, device: jax.Device) -> None:
         if device.platform != "gpu":
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device}): use backend='jax'")
         if not _warp_installed():
-            raise ImportError("backend='warp' needs MuJoCo Warp: pip install 'gpu-envs[warp]'")
+            raise ImportError("backend='warp' needs MuJoCo Warp, the 'warp' extra of gpu-envs: pip install -e '.[warp]' in its clone")
         import warp
 
         # otherwise one line per kernel module loaded (dozens per model); warp >= 1.19 reads

@@ -1,6 +1,6 @@
 """MP4 videos of a GpuVectorEnv's rendered grid: a frame writer and a recording wrapper.
 
-Needs the `video` extra (`pip install "gpu-envs[video]"`: imageio-ffmpeg, which ships its own
+Needs the `video` extra (`pip install -e ".[video]"` in the clone: imageio-ffmpeg, which ships its own
 ffmpeg binary). Frames come from `env.render_grid()` with render_mode="rgb_array", one per env
 step, so videos play at the env's control rate (`env.metadata["render_fps"]`). (Gymnasium's own
 `gymnasium.wrappers.vector.RecordVideo` records `env.render()`'s per-env frames instead; see
@@ -23,7 +23,7 @@ def _imageio_ffmpeg():
     try:
         import imageio_ffmpeg
     except ImportError:
-        raise ImportError('writing videos needs imageio-ffmpeg: pip install "gpu-envs[video]"') from None
+        raise ImportError('writing videos needs imageio-ffmpeg, the video extra: pip install -e ".[video]" in the gpu-envs clone') from None
     return imageio_ffmpeg
 
 

@@ -4,7 +4,7 @@ The vendor's allegro_hand_description names the palm `base_link`, the joints `jo
 `joint_15.0` (index 0-3, middle 4-7, ring 8-11, thumb 12-15) and the links after them
 `link_0.0` .. `link_15.0`, with fixed tip links `link_3.0_tip`, `link_7.0_tip`,
 `link_11.0_tip` and `link_15.0_tip`. This one has box links and sphere tips (the collision
-primitives of ../shared/reference/allegro_hand_facts.md) and no meshes, so tests can load it.
+primitives of the vendor's public allegro_hand_description URDF) and no meshes, so tests can load it.
 """
 
 from __future__ import annotations

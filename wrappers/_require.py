@@ -8,4 +8,4 @@ def require(module: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise ImportError(f"this adapter needs {module.split('.')[0]}: pip install 'gpu-envs[{extra}]' ({err})") from err
+        raise ImportError(f"this adapter needs {module.split('.')[0]}: the '{extra}' extra of gpu-envs: pip install -e '.[{extra}]' in its clone ({err})") from err
