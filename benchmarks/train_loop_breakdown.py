@@ -7,11 +7,12 @@ that queued it (the syncs cost the loop a little). With `cuda_graph` on (the con
 a minibatch update is one graph replay, so its loss and clip+Adam sub-phases are only timed in
 the eager warm-up updates; `train.params.config.cuda_graph=False` times rl_games' eager path.
 The per-step timers (rollout/env_step, rollout/policy) synchronise on every env step, which
-undoes the sync-free rollout's overlap of host and GPU work (examples/trainers/rollout.py);
+undoes the sync-free rollout's overlap of host and GPU work (gpu_envs/train/rollout.py);
 BREAKDOWN_STEPS=0 leaves them out, so the rollout is timed as it runs in training. The first
 BREAKDOWN_SKIP iterations (default 30: compile and warm-up) are left out. At exit it prints
 milliseconds per iteration per phase; nested phases (rollout/env_step inside rollout) are also
-counted in their parent.
+counted in their parent. The timers wrap the methods of gpu_envs.train's own agent class
+(`TrainerAgent`, which train.py builds), in this process only; rl_games' classes are untouched.
 """
 
 from __future__ import annotations
@@ -25,15 +26,12 @@ import sys
 import time
 
 import torch
-from rl_games.algos_torch import a2c_continuous
-from rl_games.common import a2c_common
+
+from gpu_envs.train import load_trainer
 
 SKIP = int(os.environ.get("BREAKDOWN_SKIP", 30))
 STEP_TIMERS = os.environ.get("BREAKDOWN_STEPS", "1") != "0"
 TRAIN = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train.py"
-sys.path.insert(0, str(TRAIN.parent))
-from trainers.graphed_update import GraphedA2CAgent  # noqa: E402
-from trainers.rl_games_trainer import TrainerAgent  # noqa: E402
 
 _sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
 _seconds = collections.defaultdict(float)
@@ -41,8 +39,9 @@ _calls = collections.Counter()
 _iteration = [0]
 
 
-def _timed(cls, method: str, phase: str, counts_iterations: bool = False) -> None:
-    inner = getattr(cls, method)
+def _timed(agent_class: type, method: str, phase: str, counts_iterations: bool = False) -> None:
+    """Time `agent_class.<method>` (its own or the one it inherits from rl_games) as `phase`."""
+    inner = getattr(agent_class, method)
 
     def wrapper(self, *args, **kwargs):
         if counts_iterations:
@@ -57,18 +56,21 @@ def _timed(cls, method: str, phase: str, counts_iterations: bool = False) -> Non
         _calls[phase] += 1
         return result
 
-    setattr(cls, method, wrapper)
+    setattr(agent_class, method, wrapper)
 
 
-_timed(a2c_common.ContinuousA2CBase, "train_epoch", "iteration", counts_iterations=True)
-_timed(TrainerAgent, "play_steps", "rollout")  # the agent train.py builds: sync-free or rl_games' loop
-if STEP_TIMERS:
-    _timed(a2c_common.A2CBase, "env_step", "rollout/env_step")
-    _timed(a2c_common.A2CBase, "get_action_values", "rollout/policy")
-_timed(a2c_common.ContinuousA2CBase, "prepare_dataset", "prepare_dataset")
-_timed(GraphedA2CAgent, "calc_gradients", "minibatch")  # the agent train.py builds (graphed or eager)
-_timed(a2c_continuous.A2CAgent, "calc_losses", "minibatch/losses")
-_timed(a2c_common.A2CBase, "trancate_gradients_and_step", "minibatch/clip+adam")
+def install_timers() -> None:
+    """Wrap the phases of the agent train.py builds in timers (nested phases: parent/child)."""
+    agent = load_trainer("rl_games").TrainerAgent
+    _timed(agent, "train_epoch", "iteration", counts_iterations=True)
+    _timed(agent, "play_steps", "rollout")  # sync-free or rl_games' loop, whichever the agent runs
+    if STEP_TIMERS:
+        _timed(agent, "env_step", "rollout/env_step")
+        _timed(agent, "get_action_values", "rollout/policy")
+    _timed(agent, "prepare_dataset", "prepare_dataset")
+    _timed(agent, "calc_gradients", "minibatch")  # graphed or eager
+    _timed(agent, "calc_losses", "minibatch/losses")
+    _timed(agent, "trancate_gradients_and_step", "minibatch/clip+adam")
 
 
 @atexit.register
@@ -85,5 +87,6 @@ def _report() -> None:
 
 
 if __name__ == "__main__":
+    install_timers()
     sys.argv = [str(TRAIN)] + sys.argv[1:]
     runpy.run_path(str(TRAIN), run_name="__main__")

@@ -1,21 +1,20 @@
-"""examples/trainers/graphed_update.py: rl_games' minibatch update replayed as a CUDA graph.
+"""gpu_envs.train.graphed_update: rl_games' minibatch update replayed as a CUDA graph.
 
 The replay itself needs a GPU (marked tests); its CPU-side pieces are checked here too."""
 
 import pathlib
-import sys
 
 import pytest
 import torch
 
 pytest.importorskip("rl_games")
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-sys.path.insert(0, str(EXAMPLES))
-
 from rl_games.algos_torch.running_mean_std import RunningMeanStd  # noqa: E402
-from trainers.graphed_update import (  # noqa: E402
+
+from gpu_envs.train.graphed_update import (  # noqa: E402
     MINIBATCH_KEYS, WARMUP_UPDATES, _buffer_slots, checkpoint_optimizer_state, restore_rebound_buffers)
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_rebound_running_statistics_are_copied_back_into_the_original_buffers():
@@ -52,19 +51,22 @@ def _agents(tmp_path):
     """Two rl_games agents for GpuCartpole-v0 on CUDA with the same weights: graphed and eager."""
     from hydra import compose, initialize_config_dir
 
-    import train  # noqa: F401  (registers the config resolver)
-    from trainers.progress import Progress
-    from trainers.rl_games_trainer import _runner
+    from gpu_envs.train.config import register_resolvers
+    from gpu_envs.train.env import make_env
+    from gpu_envs.train.progress import Progress
+    from gpu_envs.train.rl_games_trainer import create_agent
+    from gpu_envs.train.run import Run
 
+    register_resolvers()
     with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
         cfg = compose("config", overrides=["task=Cartpole", "sim_device=cuda", "num_envs=256", f"train_dir={tmp_path}",
                                            "train.params.config.minibatch_size=1024"])
-    env = train.make_env(cfg)
+    env = make_env(cfg, Run(str(tmp_path / "run"), start=0.0))
     agents = []
     for graphed in (True, False):
         cfg.train.params.config.cuda_graph = graphed
-        runner = _runner(env, cfg, Progress(0, env.num_envs))
-        agents.append(runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params))
+        run = Run(str(tmp_path / f"run_{graphed}"), start=0.0)
+        agents.append(create_agent(env, cfg, run, Progress(0, env.num_envs)))
     agents[1].model.load_state_dict(agents[0].model.state_dict())
     return env, agents
 

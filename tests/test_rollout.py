@@ -1,18 +1,17 @@
-"""examples/trainers/rollout.py: rl_games' rollout without a host sync per env step gives what
+"""gpu_envs.train.rollout: rl_games' rollout without a host sync per env step gives what
 rl_games' own loop gives (batch, episode statistics, observer calls)."""
 
 import pathlib
-import sys
 
 import pytest
 import torch
 
 pytest.importorskip("rl_games")
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-sys.path.insert(0, str(EXAMPLES))
+from gpu_envs.train.rollout import (  # noqa: E402
+    SyncFreeRollout, _act, finished_episodes, sampling_without_sync, unsupported_reason)
 
-from trainers.rollout import SyncFreeRollout, finished_episodes, unsupported_reason  # noqa: E402
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_finished_episodes_are_listed_step_by_step_like_nonzero():
@@ -35,17 +34,20 @@ def _agent(tmp_path, sync_free: bool, num_envs=32, horizon=40, device="cpu"):
     """An rl_games agent for a fresh GpuCartpole-v0 on `device`, reset with seed 0, observer recording."""
     from hydra import compose, initialize_config_dir
 
-    import train
-    from trainers.progress import Progress
-    from trainers.rl_games_trainer import _runner
+    from gpu_envs.train.config import register_resolvers
+    from gpu_envs.train.env import make_env
+    from gpu_envs.train.progress import Progress
+    from gpu_envs.train.rl_games_trainer import create_agent
+    from gpu_envs.train.run import Run
 
+    register_resolvers()
     with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
         cfg = compose("config", overrides=[
             "task=Cartpole", f"sim_device={device}", f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}",
             f"train.params.config.horizon_length={horizon}", f"train.params.config.sync_free_rollout={sync_free}"])
-    env = train.make_env(cfg)
-    runner = _runner(env, cfg, Progress(0, env.num_envs))
-    agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
+    run = Run(str(tmp_path / f"run_{sync_free}"), start=0.0)
+    env = make_env(cfg, run)
+    agent = create_agent(env, cfg, run, Progress(0, env.num_envs))
     agent.algo_observer = _RecordingObserver()
     agent.init_tensors()
     agent.obs = agent.env_reset()
@@ -98,12 +100,44 @@ def test_sync_free_rollout_steps_without_a_host_sync(tmp_path, monkeypatch):
     env.close()
 
 
-def test_normal_sampling_without_sync_keeps_the_distribution():
-    from trainers.rollout import _sample_normal
+def _logstd_network(obs_dim=3, actions=2):
+    """rl_games' continuous_a2c_logstd network (as the train configs build it) on the CPU."""
+    from rl_games.algos_torch.model_builder import ModelBuilder
 
-    torch.manual_seed(0)
-    loc, scale = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 3.0])
-    normal = torch.distributions.Normal(loc, scale, validate_args=False)
-    samples = _sample_normal(normal, (200_000,))
-    assert samples.shape == (200_000, 2)
-    assert torch.allclose(samples.mean(0), loc, atol=0.03) and torch.allclose(samples.std(0), scale, rtol=0.01)
+    params = {"model": {"name": "continuous_a2c_logstd"}, "network": {
+        "name": "actor_critic", "separate": False,
+        "space": {"continuous": {"mu_activation": "None", "sigma_activation": "None", "mu_init": {"name": "default"},
+                                 "sigma_init": {"name": "const_initializer", "val": 0}, "fixed_sigma": True}},
+        "mlp": {"units": [8], "activation": "elu", "initializer": {"name": "default"}}}}
+    network = ModelBuilder().load(params).build({"actions_num": actions, "input_shape": (obs_dim,), "num_seqs": 1,
+                                                  "value_size": 1, "normalize_value": True, "normalize_input": True})
+    with torch.no_grad():
+        network.a2c_network.sigma.fill_(torch.log(torch.tensor(0.5)))
+    return network.eval()
+
+
+def test_acting_without_sync_samples_rl_games_gaussian():
+    network = _logstd_network()
+    obs = torch.randn(1, 3).expand(200_000, 3)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        want = network({"is_train": False, "prev_actions": None, "obs": obs.clone(), "rnn_states": None})
+        got = _act(network, {"is_train": False, "prev_actions": None, "obs": obs.clone(), "rnn_states": None})
+    assert got.keys() == want.keys()
+    for key in ("values", "mus", "sigmas"):
+        assert torch.equal(got[key], want[key]), key
+    mu, sigma = want["mus"][0], want["sigmas"][0]
+    assert torch.allclose(got["actions"].mean(0), mu, atol=0.01) and torch.allclose(got["actions"].std(0), sigma, rtol=0.01)
+    assert torch.allclose(got["neglogpacs"], network.neglogp(got["actions"], got["mus"], got["sigmas"],
+                                                              got["sigmas"].log()))
+
+
+def test_sampling_without_sync_changes_only_this_model_and_only_while_open():
+    network, other = _logstd_network(), _logstd_network()
+    sample, forward = torch.distributions.Normal.sample, type(network).forward
+    with sampling_without_sync(network, "cuda"):  # the device decides; nothing runs on it here
+        assert network.forward.func is _act and "forward" not in vars(other)
+        assert torch.distributions.Normal.sample is sample and type(network).forward is forward
+    assert "forward" not in vars(network)
+    with sampling_without_sync(network, "cpu"):  # torch.normal does not sync on the CPU: left alone
+        assert "forward" not in vars(network)

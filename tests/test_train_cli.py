@@ -1,6 +1,8 @@
-"""examples/train.py: each library trains Cartpole for 2 iterations from the command line,
-checkpoints round-trip (resume and replay), and Hydra overrides resolve."""
+"""examples/train.py and gpu_envs.train: each library trains Cartpole for 2 iterations from the
+command line, every run writes to its own folder, checkpoints round-trip (resume and replay),
+Hydra overrides resolve, and loading the trainers leaves other libraries as they were."""
 
+import datetime
 import os
 import pathlib
 import subprocess
@@ -12,6 +14,7 @@ from gpu_envs.render import gl_unavailable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+SHIPPED_CHECKPOINT = EXAMPLES / "checkpoints" / "Cartpole.pth"  # rl_games, saved at iteration 150
 
 
 def run_cli(*overrides, tmp_path, launcher=(), check=True):
@@ -25,8 +28,11 @@ def run_cli(*overrides, tmp_path, launcher=(), check=True):
     return out.stdout if check else out
 
 
-CHECKPOINTS = {"rl_games": "Cartpole/nn/Cartpole.pth", "skrl": "Cartpole/checkpoints/Cartpole.pt",
-               "sb3": "Cartpole/nn/Cartpole.zip"}
+def run_folders(train_dir):
+    return sorted(p for p in pathlib.Path(train_dir).glob("Cartpole_*") if p.is_dir())
+
+
+CHECKPOINTS = {"rl_games": "nn/Cartpole.pth", "skrl": "checkpoints/Cartpole.pt", "sb3": "nn/Cartpole.zip"}
 
 
 @pytest.mark.slow
@@ -34,28 +40,69 @@ CHECKPOINTS = {"rl_games": "Cartpole/nn/Cartpole.pth", "skrl": "Cartpole/checkpo
 def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     out = run_cli(f"train.library={library}", "max_iterations=2", tmp_path=tmp_path)
     assert "it     2/2" in out and "done: 2 iterations" in out
-    checkpoint = tmp_path / CHECKPOINTS[library]
+    first, = run_folders(tmp_path)
+    checkpoint = first / CHECKPOINTS[library]
     assert checkpoint.is_file()
     if library == "rl_games":  # the TorchScript policy that `python -m gpu_envs.play` replays
-        assert (tmp_path / "Cartpole/nn/Cartpole_policy.pt").is_file()
+        assert (first / "nn/Cartpole_policy.pt").is_file()
         assert "cuda_graph: off (the learner runs on cpu, not a CUDA GPU)" in out  # the config asks; CPU says why
+        assert "done: 2 iterations, 512 env steps in" in out  # 2 x 16 envs x 16 steps, both iterations counted
     before = checkpoint.stat().st_mtime_ns
     out = run_cli(f"train.library={library}", "max_iterations=3", f"checkpoint={checkpoint}", tmp_path=tmp_path)
-    assert "done: " in out and checkpoint.stat().st_mtime_ns > before  # resumed, trained, saved again
+    second, = set(run_folders(tmp_path)) - {first}  # the resumed run got its own folder
+    assert "done: " in out and (second / CHECKPOINTS[library]).is_file()
+    assert checkpoint.stat().st_mtime_ns == before  # the checkpoint resumed from is left as it was
     if library != "skrl":  # skrl's checkpoints do not keep the step count
         assert "env steps (resumed at " in out  # the summary counts this run's steps only
     out = run_cli(f"train.library={library}", "test=True", f"checkpoint={checkpoint}",
                   "train.params.config.player.games_num=4", tmp_path=tmp_path)
     assert "mean return" in out or "av reward" in out
+    assert len(run_folders(tmp_path)) == 2  # a replay without video writes no folder
+
+
+def test_experiment_names_the_run_folder_and_is_reused(tmp_path):
+    from gpu_envs.train.run import create_run_directory
+
+    first = create_run_directory(str(tmp_path), "Cartpole", "mine")
+    again = create_run_directory(str(tmp_path), "Cartpole", "mine")
+    assert first == again == str(tmp_path / "mine") and os.path.isdir(first)
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    from gpu_envs.train.run import create_run_directory
+
+    now = datetime.datetime(2026, 11, 29, 8, 30, 5)
+    folders = [create_run_directory(str(tmp_path), "Cartpole", None, now=now) for _ in range(3)]
+    assert [os.path.basename(f) for f in folders] == [
+        "Cartpole_2026-11-29_08-30-05", "Cartpole_2026-11-29_08-30-05_2", "Cartpole_2026-11-29_08-30-05_3"]
+    assert all(os.path.isdir(f) for f in folders)
+
+
+def test_resume_at_or_below_the_checkpoint_iteration_is_refused_before_anything_runs(tmp_path):
+    before = SHIPPED_CHECKPOINT.stat().st_mtime_ns
+    out = run_cli("max_iterations=150", f"checkpoint={SHIPPED_CHECKPOINT}", tmp_path=tmp_path, check=False)
+    assert out.returncode != 0 and "is at iteration 150" in out.stderr and "would train nothing" in out.stderr
+    assert "creating GpuCartpole-v0" not in out.stdout  # refused before the env compiles
+    assert run_folders(tmp_path) == [] and SHIPPED_CHECKPOINT.stat().st_mtime_ns == before
+
+
+def test_resume_past_the_checkpoint_iteration_is_accepted():
+    from gpu_envs.train.resume import check_resume
+
+    check_resume("rl_games", str(SHIPPED_CHECKPOINT), 151)  # one more iteration to train: no SystemExit
+    check_resume("sb3", "any.zip", 1)  # SB3 and skrl train max_iterations more: nothing to check
+    with pytest.raises(SystemExit, match="max_iterations=100 would train nothing"):
+        check_resume("rl_games", str(SHIPPED_CHECKPOINT), 100)
 
 
 def test_overrides_resolve_like_isaacgymenvs():
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    sys.path.insert(0, str(EXAMPLES))
-    import train  # registers the resolve_default resolver
+    from gpu_envs.train import LIBRARIES
+    from gpu_envs.train.config import register_resolvers
 
+    register_resolvers()
     with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
         cfg = compose("config", overrides=["task=AllegroHand", "num_envs=16", "max_iterations=3",
                                            "train.params.config.minibatch_size=16", "experiment=mine"])
@@ -65,7 +112,7 @@ def test_overrides_resolve_like_isaacgymenvs():
     assert resolved["train"]["params"]["config"]["max_epochs"] == 3
     assert resolved["train"]["params"]["config"]["name"] == "mine"
     assert resolved["train"]["params"]["network"]["mlp"]["units"] == [1024, 512, 256, 128]
-    assert train.LIBRARIES == ("rl_games", "skrl", "sb3")
+    assert LIBRARIES == ("rl_games", "skrl", "sb3")
     from gpu_envs.tasks.allegro_hand import AllegroHandConfig
 
     env_params = AllegroHandConfig(**resolved["task"]["env"]["params"])  # every key is an env parameter
@@ -80,18 +127,30 @@ def test_unknown_library_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_cartpole_checkpoint_balances(tmp_path):
-    checkpoint = EXAMPLES / "checkpoints" / "Cartpole.pth"
-    out = run_cli("test=True", f"checkpoint={checkpoint}", "train.params.config.player.games_num=4", tmp_path=tmp_path)
+    out = run_cli("test=True", f"checkpoint={SHIPPED_CHECKPOINT}", "train.params.config.player.games_num=4",
+                  tmp_path=tmp_path)
     mean = float(out.split("av reward:")[1].split()[0])
     assert mean > 450
 
 
+def test_video_interval_is_converted_from_env_steps_to_step_calls():
+    from gpu_envs.train.env import clip_every
+
+    assert clip_every(20000, 512) == 40  # 39.06 step() calls: the next whole one, >= 20000 env steps apart
+    assert clip_every(256, 16) == 16
+    assert clip_every(100, 16384) == 1  # a step() call of more envs than the interval: every call
+    with pytest.raises(ValueError, match="video_interval"):
+        clip_every(0, 16)
+
+
 @pytest.mark.skipif(gl_unavailable() is not None, reason="no OpenGL context for rendering here")
-def test_video_option_records_clips_while_training(tmp_path):
+def test_video_option_records_clips_every_video_interval_env_steps(tmp_path):
     pytest.importorskip("imageio_ffmpeg")
-    out = run_cli("max_iterations=2", "video=True", "video_interval=16", "video_length=3", "render_envs=2",
+    out = run_cli("max_iterations=2", "video=True", "video_interval=256", "video_length=3", "render_envs=2",
                   tmp_path=tmp_path)
-    clips = sorted(os.listdir(tmp_path / "Cartpole" / "videos"))
+    run, = run_folders(tmp_path)
+    clips = sorted(os.listdir(run / "videos"))
+    # 256 env steps of 16 envs = 16 step() calls; clips are named by the step() call they start at
     assert clips[:2] == ["train-step0.mp4", "train-step16.mp4"] and "video: saved" in out
 
 
@@ -102,7 +161,8 @@ def test_two_process_gloo_run_trains_one_policy(tmp_path):
     assert out.count("it     1/2") == 1  # rank 0 prints, rank 1 does not
     assert "done: 2 iterations, 1,024 env steps" in out  # 2 ranks x 16 envs x 16 steps x 2
     assert "ranks in sync: yes" in out  # gradients were averaged: both ranks hold the same policy
-    assert (tmp_path / "Cartpole/checkpoints/Cartpole.pt").is_file()
+    run, = run_folders(tmp_path)  # rank 1 wrote no folder of its own
+    assert (run / "checkpoints/Cartpole.pt").is_file()
 
 
 def test_multi_gpu_outside_torchrun_says_how_to_launch(tmp_path):
@@ -112,17 +172,17 @@ def test_multi_gpu_outside_torchrun_says_how_to_launch(tmp_path):
 
 @pytest.mark.slow
 def test_skrl_path_learns_cartpole(tmp_path):
-    """The skrl mapping trains at the task's 512 envs: 50 iterations reach a mean return above 300
-    (459 at iteration 40 on the CPU; with skrl's value normalization it stalled near 30)."""
+    """The skrl mapping trains at the task's 512 envs: 50 iterations pass a mean return of 300
+    (docs/training.md, "skrl and value normalization")."""
     out = run_cli("train.library=skrl", "max_iterations=50", "num_envs=512", "seed=42", tmp_path=tmp_path)
     final = out.split("final mean return ")[1].split(",")[0]
     assert float(final) > 300, out[-2000:]
 
 
 def test_torch_compile_option_wraps_the_model_and_keeps_the_plain_module_for_export():
-    sys.path.insert(0, str(EXAMPLES))
     import torch
-    from trainers.rl_games_trainer import compile_model, uncompiled
+
+    from gpu_envs.train.rl_games_trainer import compile_model, uncompiled
 
     model = torch.nn.Linear(2, 2)
     agent = type("Agent", (), {"model": model})()
@@ -130,3 +190,95 @@ def test_torch_compile_option_wraps_the_model_and_keeps_the_plain_module_for_exp
     assert agent.model is model
     compile_model(agent, "reduce-overhead")
     assert agent.model is not model and uncompiled(agent.model) is model
+
+
+def _python(code: str, cwd, **env) -> str:
+    """Run `code` in a fresh interpreter, in `cwd` (not the source tree: gpu_envs as installed)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=cwd,
+                         env={**os.environ, "JAX_PLATFORMS": "cpu", **env})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip()
+
+
+def test_importing_gpu_envs_imports_no_training_code(tmp_path):
+    code = ("import sys, gpu_envs; print(sorted(m for m in sys.modules if m.startswith("
+            "('gpu_envs.train', 'rl_games', 'skrl', 'stable_baselines3', 'hydra'))))")
+    assert _python(code, tmp_path) == "[]"
+
+
+def test_loading_the_trainers_leaves_torch_the_environment_and_skrl_as_they_were(tmp_path):
+    """In a fresh interpreter, with WORLD_SIZE=2 as under torchrun (skrl would start NCCL at import)."""
+    code = """
+import os, torch
+compile_, sample, environ = torch.compile, torch.distributions.Normal.sample, dict(os.environ)
+from gpu_envs.train import load_trainer
+for library in ("rl_games", "skrl", "sb3"):
+    load_trainer(library)
+import skrl
+assert torch.compile is compile_, "torch.compile"
+assert torch.distributions.Normal.sample is sample, "Normal.sample"
+assert dict(os.environ) == environ, "os.environ"
+assert not torch.distributed.is_initialized(), "a process group was started"
+assert not skrl.config.torch.is_distributed and skrl.config.torch.world_size == 1, "skrl's config"
+print("unchanged")
+"""
+    assert _python(code, tmp_path, WORLD_SIZE="2", RANK="0", LOCAL_RANK="0").endswith("unchanged")
+
+
+def test_compile_on_first_call_defers_only_this_threads_function_compiles(monkeypatch):
+    import threading
+
+    import torch
+
+    from gpu_envs.train.library_import import compile_on_first_call
+
+    calls = []
+
+    def fake_compile(model=None, **kwargs):
+        calls.append((model, kwargs))
+        return lambda *args: ("compiled", model(*args))
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    other = []
+    with compile_on_first_call():
+        deferred = torch.compile(abs, mode="max-autotune")
+        decorated = torch.compile(mode="default")(len)
+        worker = threading.Thread(target=lambda: other.append(torch.compile(abs)))
+        worker.start()
+        worker.join()
+        assert calls == [(abs, {})]  # another thread's call went to torch.compile at once
+    assert torch.compile is fake_compile
+    assert deferred(-2) == ("compiled", 2) and decorated("ab") == ("compiled", 2)
+    assert calls[1:] == [(abs, {"mode": "max-autotune"}), (len, {"mode": "default"})]  # compiled at first call
+
+
+def test_environ_without_hides_a_variable_and_puts_it_back(monkeypatch):
+    from gpu_envs.train.library_import import environ_without
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with environ_without("WORLD_SIZE"):
+        assert "WORLD_SIZE" not in os.environ
+    assert os.environ["WORLD_SIZE"] == "2"
+
+
+def test_skrl_distributed_mode_lasts_while_the_scope_is_open():
+    pytest.importorskip("skrl")
+    import skrl
+    import torch.distributed as dist
+
+    from gpu_envs.train.distributed import Ranks
+    from gpu_envs.train.skrl_trainer import skrl_distributed
+
+    config = skrl.config.torch
+
+    def mode():
+        return config.is_distributed, config.rank, config.local_rank, config.world_size
+
+    before = mode()
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)  # stands in for the group
+    try:
+        with skrl_distributed(Ranks(rank=1, local_rank=1, world_size=2), "cpu"):
+            assert mode() == (True, 1, 1, 2)
+        assert mode() == before
+    finally:
+        dist.destroy_process_group()

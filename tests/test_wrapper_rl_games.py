@@ -62,6 +62,26 @@ def test_num_envs_must_agree_with_num_actors():
         vecenv.create_vec_env("GpuCartpole-v0", 4, num_envs=8)
 
 
+def test_registered_instance_hands_rl_games_that_env_while_open(rlg_env):
+    with gpu_rl_games.registered_instance("GpuCartpole-v0", rlg_env) as name:
+        assert env_configurations.configurations[name]["vecenv_type"] == gpu_rl_games.VECENV_TYPE
+        assert vecenv.create_vec_env(name, 4, seed=3) is rlg_env  # the trainer's path (rl_games adds its seed)
+        assert env_configurations.configurations[name]["env_creator"]() is rlg_env  # the player's path
+        with pytest.raises(ValueError, match="num_actors=8"):
+            vecenv.create_vec_env(name, 8)
+
+
+def test_registered_instance_puts_the_previous_registration_back(rlg_env):
+    gpu_rl_games.register()
+    before = env_configurations.configurations["GpuCartpole-v0"]
+    with gpu_rl_games.registered_instance("GpuCartpole-v0", rlg_env):
+        pass
+    with gpu_rl_games.registered_instance("NotRegistered-v0", rlg_env):
+        pass
+    assert env_configurations.configurations["GpuCartpole-v0"] is before
+    assert "NotRegistered-v0" not in env_configurations.configurations
+
+
 class MeanReturns(AlgoObserver):
     """Records rl_games' mean game return after every epoch."""
 

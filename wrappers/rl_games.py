@@ -8,6 +8,8 @@
 `register()` adds each env id to `rl_games.common.env_configurations` (vecenv type
 "GPU_ENVS") so rl_games' trainer (`vecenv.create_vec_env`, num_envs = `num_actors`) and its
 player (`env_creator(**env_config)`, num_envs from `env_config`) both build our env.
+`registered_instance(name, env)` does the same for an env created beforehand (as
+gpu_envs.train does, to compile it while rl_games imports): while it is open both get that env.
 Everything stays on the env's device: actions go in as rl_games' torch tensor, obs, rewards
 and dones come out as views of the simulator's output buffer, and `infos["time_outs"]` marks
 time-limit truncations (not failures) so `value_bootstrap` works.
@@ -15,7 +17,9 @@ time-limit truncations (not failures) so `value_bootstrap` works.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from typing import Iterator
 
 import gymnasium as gym
 
@@ -112,3 +116,35 @@ def register(env_ids: tuple[str, ...] = ENV_IDS) -> tuple[str, ...]:
             env_id, {"vecenv_type": VECENV_TYPE, "env_creator": functools.partial(make, env_id)}
         )
     return tuple(env_ids)
+
+
+def _instance_creator(env: RlGamesVecEnv, name: str):
+    def create(num_envs: int | None = None, seed: int | None = None, **env_config) -> RlGamesVecEnv:
+        if env_config:
+            raise ValueError(f"{name!r} is an env created beforehand: env_config {sorted(env_config)} cannot apply")
+        if num_envs not in (None, env.num_envs):
+            raise ValueError(f"{name!r} has {env.num_envs} envs, not num_actors={num_envs}")
+        if seed is not None:  # rl_games' run seed, as `make` takes it: the next reset's
+            env.seed(seed)
+        return env
+
+    return create
+
+
+@contextlib.contextmanager
+def registered_instance(name: str, env: RlGamesVecEnv) -> Iterator[str]:
+    """While open, rl_games' trainer and player get `env` itself for env name `name` (vecenv type
+    "GPU_ENVS", as `register()`'s ids); num_actors must be env.num_envs, and env_config may
+    only hold `seed` (the seed of env's next reset, as rl_games' Runner passes its run seed).
+    On exit `name` has its previous registration back (or none). Yields `name`."""
+    _vecenv.register(VECENV_TYPE, _create_vec_env)
+    configurations = _env_configurations.configurations
+    previous = configurations.get(name)
+    _env_configurations.register(name, {"vecenv_type": VECENV_TYPE, "env_creator": _instance_creator(env, name)})
+    try:
+        yield name
+    finally:
+        if previous is None:
+            configurations.pop(name, None)
+        else:
+            configurations[name] = previous

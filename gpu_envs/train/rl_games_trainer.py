@@ -7,34 +7,18 @@ import math
 import os
 
 import torch
-
 from omegaconf import OmegaConf
+from rl_games.common.algo_observer import AlgoObserver
+from rl_games.torch_runner import Runner
 
+from gpu_envs.wrappers.rl_games import RlGamesVecEnv, registered_instance
 
-def _without_torch_compile(fn=None, **kwargs):
-    return fn if fn is not None else (lambda f: f)
-
-
-# rl_games' bundled test envs (rl_games.envs, imported by env_configurations) apply
-# torch.compile to a function at import time, which loads more of TorchDynamo/Inductor
-# (docs/training.md, start-up); nothing here uses them, so the decorator is a no-op while
-# rl_games imports.
-_torch_compile, torch.compile = torch.compile, _without_torch_compile
-try:
-    from rl_games.common import env_configurations, vecenv
-    from rl_games.common.algo_observer import AlgoObserver
-    from rl_games.torch_runner import Runner
-finally:
-    torch.compile = _torch_compile
-
-from gpu_envs.wrappers.rl_games import RlGamesVecEnv
-
-from .distributed import MetricReducer, ranks_for, report_sync
+from .distributed import MetricReducer, report_sync
 from .graphed_update import GraphedA2CAgent
 from .progress import Progress, TimeLimitReached, progress_for
+from .resume import check_resume
 from .rollout import SyncFreeRollout
-
-PREBUILT = "GPU_ENVS_PREBUILT"
+from .run import Run
 
 
 class TrainerAgent(SyncFreeRollout, GraphedA2CAgent):
@@ -80,7 +64,8 @@ class ProgressObserver(AlgoObserver):
         if cs is not None:
             self.algo.writer.add_scalar("consecutive_successes/step", cs, frame)
             self.algo.writer.add_scalar("consecutive_successes/iter", cs, epoch_num)
-        self.progress.update(epoch_num, frame, mean_return, mean_length, cs, stop=False)
+        # rl_games passes the env steps before this iteration's; its own count has them
+        self.progress.update(epoch_num, self.algo.frame, mean_return, mean_length, cs, stop=False)
 
 
 class DeterministicPolicy(torch.nn.Module):
@@ -119,34 +104,44 @@ def uncompiled(model):
     return getattr(model, "_orig_mod", model)
 
 
-def _runner(env, cfg, progress: Progress, reducer: MetricReducer | None = None) -> Runner:
-    """An rl_games Runner whose trainer and player both use `env` (already compiled)."""
-    wrapped = RlGamesVecEnv(env, seed=cfg.seed)
-    vecenv.register(PREBUILT, lambda config_name, num_actors, **kwargs: wrapped)
-    env_configurations.register(cfg.task.env.id, {"vecenv_type": PREBUILT, "env_creator": lambda **kwargs: wrapped})
+def _runner(env, cfg, directory: str | None, observer: AlgoObserver) -> Runner:
+    """An rl_games Runner for the train config of `cfg` on `env`, writing under `directory`."""
     params = OmegaConf.to_container(cfg.train.params, resolve=True)
     config = params["config"]
-    config.update(full_experiment_name=config["name"], env_name=cfg.task.env.id, num_actors=env.num_envs, device=str(env.device),
-                  device_name=str(env.device), multi_gpu=cfg.multi_gpu, train_dir=cfg.train_dir, env_config={})
+    train_dir, experiment = os.path.split(directory) if directory else (cfg.train_dir, config["name"])
+    config.update(full_experiment_name=experiment, env_name=cfg.task.env.id, num_actors=env.num_envs,
+                  device=str(env.device), device_name=str(env.device), multi_gpu=cfg.multi_gpu,
+                  train_dir=train_dir, env_config={})
     if config["minibatch_size"] > env.num_envs * config["horizon_length"]:  # tiny runs (tests, debugging)
         config["minibatch_size"] = env.num_envs * config["horizon_length"]
     params["seed"] = cfg.seed
-    runner = Runner(algo_observer=ProgressObserver(progress, reducer or MetricReducer(ranks_for(False), env.device)))
+    runner = Runner(algo_observer=observer)
     runner.algo_factory.register_builder("a2c_continuous", lambda **kwargs: TrainerAgent(**kwargs))
     runner.load({"params": params})
     return runner
 
 
-def train(env, cfg) -> str:
+def create_agent(env, cfg, run: Run, progress: Progress) -> TrainerAgent:
+    """rl_games' training agent for `env` (already compiled) and `cfg`'s train config; its
+    checkpoints and TensorBoard logs go to `run.directory` (nn/, summaries/)."""
+    observer = ProgressObserver(progress, MetricReducer(run.ranks, env.device))
+    runner = _runner(env, cfg, run.directory, observer)
+    with registered_instance(cfg.task.env.id, RlGamesVecEnv(env, seed=cfg.seed)):
+        return runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
+
+
+def train(env, cfg, run: Run) -> str:
     """Train; returns the path of the last checkpoint written. Ctrl-C saves one and stops.
 
+    Resuming (`cfg.checkpoint`) continues the checkpoint's iteration count up to max_iterations;
+    a checkpoint at or past it is refused (SystemExit) before anything is written.
     multi_gpu: rl_games' own mode (it starts the NCCL process group and averages gradients);
     rank 0 prints, logs and saves.
     """
-    ranks = ranks_for(cfg.multi_gpu)
-    progress = progress_for(cfg, env.num_envs * ranks.world_size, verbose=ranks.is_main)
-    runner = _runner(env, cfg, progress, MetricReducer(ranks, env.device))
-    agent = runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)
+    check_resume("rl_games", cfg.checkpoint, int(cfg.train.params.config.max_epochs))
+    ranks = run.ranks
+    progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main)
+    agent = create_agent(env, cfg, run, progress)
     if cfg.checkpoint:
         agent.restore(cfg.checkpoint)
         progress.resume_from(agent.frame)
@@ -168,12 +163,14 @@ def train(env, cfg) -> str:
     return path + ".pth"
 
 
-def play(env, cfg) -> None:
+def play(env, cfg, run: Run) -> None:
     """Replay `cfg.checkpoint` deterministically; rl_games prints the mean return."""
     if not cfg.checkpoint:
         raise SystemExit("test=True needs checkpoint=path/to/checkpoint.pth")
-    runner = _runner(env, cfg, Progress(0, env.num_envs))
-    player = runner.create_player()
+    observer = ProgressObserver(Progress(0, env.num_envs, start=run.start), MetricReducer(run.ranks, env.device))
+    runner = _runner(env, cfg, run.directory, observer)
+    with registered_instance(cfg.task.env.id, RlGamesVecEnv(env, seed=cfg.seed)):
+        player = runner.create_player()
     player.restore(cfg.checkpoint)
     if cfg.export_policy:
         export_policy(player.model, env.single_observation_space.shape[0], cfg.export_policy)

@@ -1,11 +1,11 @@
 """rl_games' PPO minibatch update, captured once as a CUDA graph and replayed.
 
 rl_games runs each minibatch update (forward, losses, backward, gradient clipping, Adam) as
-several hundred small kernels launched one by one from Python: on the H100 that took 5.4-6.9 ms
-per 32768-sample update of AllegroHand's 512-256-128 MLP, nearly all of it launch overhead
-(TF32 matmuls did not change it). `GraphedA2CAgent` records rl_games' own `calc_gradients`
-(the same code, so the same math) into a CUDA graph after a few eager updates, then replays it
-for every minibatch: one launch instead of hundreds, 1.42 ms per update (docs/training.md).
+several hundred small kernels launched one by one from Python, so for the small MLPs of these
+tasks the update costs mostly launch overhead, not arithmetic. `GraphedA2CAgent` records
+rl_games' own `calc_gradients` (the same code, so the same math) into a CUDA graph after a few
+eager updates, then replays it for every minibatch: one launch instead of hundreds
+(measurements: docs/training.md).
 
 What a replay needs that eager code does not:
 - the minibatch is copied into the graph's fixed input tensors;
@@ -19,6 +19,9 @@ What a replay needs that eager code does not:
 Enabled by `cuda_graph: True` in the train config (`train.params.config.cuda_graph`); where the
 update cannot be captured (no CUDA, multi-GPU, recurrent or asymmetric networks, mixed
 precision, diagnostics) it says why once and runs eagerly.
+
+Written against rl_games 1.6.5 (`A2CAgent.calc_gradients` and `train_result`, the optimizer's
+learning-rate handling); pyproject.toml's rl-games extra pins the versions it is checked with.
 """
 
 from __future__ import annotations

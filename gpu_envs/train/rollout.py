@@ -5,8 +5,9 @@ every env step, to update its episode statistics and call the algo observer. `no
 the host wait for the GPU, so the host's Python work of each step (the policy's launches,
 rl_games' bookkeeping, the env's dispatch) cannot overlap the GPU's work of the step before,
 and the GPU sits idle meanwhile. (On CUDA, sampling the policy's Gaussian with `torch.normal`
-syncs too: it checks on the host that every standard deviation is >= 0; during the rollout
-it is sampled as mean + std * N(0, 1) instead, the same distribution.)
+syncs too: it checks on the host that every standard deviation is >= 0; during the rollout the
+agent's own continuous_a2c_logstd network samples mean + std * N(0, 1) instead, the same
+distribution, see `sampling_without_sync`.)
 `SyncFreeRollout.play_steps` runs the same steps and stores, per step, the done mask and the
 episode sums as they were at the step's end; after the last step it finds the finished
 episodes for all steps at once and updates rl_games' meters and the observer step by step, in
@@ -16,14 +17,20 @@ One thing reads differently: rl_games' env-step timer (`step_time`, its `perform
 in TensorBoard) now times the env's dispatch only, as the step's GPU work runs on while the
 host goes on. On with `sync_free_rollout: True` in the train config (the default; `False` runs
 rl_games' own loop) wherever `unsupported_reason` finds nothing in the way.
+
+Written against rl_games 1.6.5 (`A2CBase.play_steps`, `ModelA2CContinuousLogStd.Network.forward`);
+pyproject.toml's rl-games extra pins the versions it is checked with.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
+from typing import Iterator
 
 import torch
+from rl_games.algos_torch.models import ModelA2CContinuousLogStd
 from rl_games.common.a2c_common import swap_and_flatten01
 
 
@@ -53,27 +60,36 @@ def finished_episodes(done_masks: list[torch.Tensor]) -> list[torch.Tensor]:
     return list(torch.split(env_ids, counts))
 
 
-def _sample_normal(self, sample_shape=torch.Size()):
-    """`Normal.sample` as loc + scale * N(0, 1): no host check of scale (torch.normal's sync)."""
-    shape = self._extended_shape(sample_shape)
-    with torch.no_grad():
-        noise = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc.expand(shape) + self.scale.expand(shape) * noise
+def _act(network, input_dict: dict) -> dict:
+    """rl_games' continuous_a2c_logstd `network.forward` for acting (`is_train` False), with the
+    actions sampled as mu + sigma * N(0, 1) instead of by `Normal.sample` (torch.normal checks
+    sigma >= 0 on the host). Training forwards (`is_train` True) run rl_games' own forward."""
+    if input_dict.get("is_train", True):
+        return type(network).forward(network, input_dict)
+    input_dict["obs"] = network.norm_obs(input_dict["obs"])
+    mu, logstd, value, states = network.a2c_network(input_dict)
+    sigma = torch.exp(logstd)
+    actions = mu + sigma * torch.randn_like(mu)
+    return {"neglogpacs": torch.squeeze(network.neglogp(actions, mu, sigma, logstd)),
+            "values": network.denorm_value(value), "actions": actions, "rnn_states": states, "mus": mu,
+            "sigmas": sigma}
 
 
 @contextlib.contextmanager
-def normal_sampling_without_sync(device: torch.device):
-    """While open, `torch.distributions.Normal.sample` does not sync with a CUDA `device`
-    (nothing changes on other devices, where torch.normal's check costs no sync)."""
-    if torch.device(device).type != "cuda":
+def sampling_without_sync(model, device) -> Iterator[None]:
+    """While open, rl_games network `model` samples its actions without a host sync, where that
+    is needed and known how: a continuous_a2c_logstd network (or its torch.compile wrapper) on a
+    CUDA `device`. Only this model changes (an instance attribute `forward`, removed on exit);
+    other networks, and every network on other devices, sample as rl_games does."""
+    network = getattr(model, "_orig_mod", model)  # under a torch.compile wrapper
+    if torch.device(device).type != "cuda" or not isinstance(network, ModelA2CContinuousLogStd.Network):
         yield
         return
-    original = torch.distributions.Normal.sample
-    torch.distributions.Normal.sample = _sample_normal
+    network.forward = functools.partial(_act, network)
     try:
         yield
     finally:
-        torch.distributions.Normal.sample = original
+        del network.forward
 
 
 class SyncFreeRollout:
@@ -85,7 +101,7 @@ class SyncFreeRollout:
         ended = []  # per step: (done mask, return, shaped return, length, infos) at the step's end
         step_time = 0.0
         for n in range(self.horizon_length):
-            with normal_sampling_without_sync(self.ppo_device):
+            with sampling_without_sync(self.model, self.ppo_device):
                 res_dict = self.get_action_values(self.obs)
             self.experience_buffer.update_data("obses", n, self.obs["obs"])
             self.experience_buffer.update_data("dones", n, self.dones)
@@ -113,7 +129,7 @@ class SyncFreeRollout:
             self.current_lengths.mul_(not_dones_unsq.squeeze(1))
 
         # the rest is rl_games' play_steps unchanged, and the episode statistics after it
-        with normal_sampling_without_sync(self.ppo_device):  # the model samples actions here too
+        with sampling_without_sync(self.model, self.ppo_device):  # the model samples actions here too
             last_values = self.get_values(self.obs)
         fdones = self.dones.float()
         mb_fdones = self.experience_buffer.tensor_dict["dones"].float()

@@ -2,9 +2,8 @@
 
 SB3 works on host numpy: every step copies the env's outputs to the host once (Sb3VecEnv).
 SB3's VecNormalize stands in for rl_games' normalize_input (observations) and normalize_value
-(rewards; without it SB3 did not solve Cartpole: best return 114 in 150 iterations). SB3 has no
-adaptive learning rate, so kl_threshold is not mapped; its value loss coefficient is
-critic_coef / 4.
+(rewards; SB3 did not solve Cartpole without it, docs/training.md). SB3 has no adaptive
+learning rate, so kl_threshold is not mapped; its value loss coefficient is critic_coef / 4.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from gpu_envs.wrappers.sb3 import Sb3VecEnv
 
 from .progress import Progress, progress_for
+from .run import Run
 
 
 class ProgressCallback(BaseCallback):
@@ -50,7 +50,7 @@ def _venv(env, cfg, training: bool) -> VecNormalize:
                         clip_obs=float(env.unwrapped.task.obs_bound), gamma=p.gamma)
 
 
-def _model(venv, cfg, device) -> PPO:
+def _model(venv, cfg, device, directory: str) -> PPO:
     p = cfg.train.params.config
     batch = venv.num_envs * p.horizon_length
     return PPO(
@@ -59,19 +59,22 @@ def _model(venv, cfg, device) -> PPO:
         clip_range_vf=p.e_clip if p.clip_value else None, ent_coef=p.entropy_coef, vf_coef=p.critic_coef / 4,
         max_grad_norm=p.grad_norm,
         policy_kwargs={"net_arch": list(cfg.train.params.network.mlp.units), "activation_fn": torch.nn.ELU},
-        tensorboard_log=os.path.join(cfg.train_dir, p.name), seed=cfg.seed, device=device, verbose=0,
+        tensorboard_log=directory, seed=cfg.seed, device=device, verbose=0,
     )
 
 
-def train(env, cfg) -> str:
-    """Train for max_epochs rollouts; returns the checkpoint. Ctrl-C saves one and stops."""
+def train(env, cfg, run: Run) -> str:
+    """Train for max_epochs rollouts (max_epochs more after a resumed checkpoint); returns the
+    checkpoint. Ctrl-C saves one and stops."""
     p = cfg.train.params.config
-    progress = progress_for(cfg, env.num_envs)
+    progress = progress_for(cfg, env.num_envs, start=run.start)
     venv = _venv(env, cfg, training=True)
-    model = PPO.load(cfg.checkpoint, env=venv) if cfg.checkpoint else _model(venv, cfg, str(env.device))
     if cfg.checkpoint:
+        model = PPO.load(cfg.checkpoint, env=venv, tensorboard_log=run.directory)
         progress.resume_from(model.num_timesteps)
-    directory = os.path.join(cfg.train_dir, p.name, "nn")
+    else:
+        model = _model(venv, cfg, str(env.device), run.directory)
+    directory = os.path.join(run.directory, "nn")
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{p.name}.zip")
     try:
@@ -86,7 +89,7 @@ def train(env, cfg) -> str:
     return path
 
 
-def play(env, cfg) -> None:
+def play(env, cfg, run: Run) -> None:
     """Replay `cfg.checkpoint` deterministically for one max-length episode per env."""
     if not cfg.checkpoint:
         raise SystemExit("test=True needs checkpoint=path/to/checkpoint.zip")

@@ -2,41 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from typing import Iterator
 
+import skrl
 import torch
 from omegaconf import OmegaConf
+from skrl.agents.torch.ppo import PPO, PPO_CFG
+from skrl.memories.torch import RandomMemory
+from skrl.resources.preprocessors.torch import RunningStandardScaler
+from skrl.resources.schedulers.torch import KLAdaptiveLR
+from skrl.trainers.torch import SequentialTrainer
+from skrl.utils import set_seed
+from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_model
 
-# skrl starts its own NCCL process group at import when WORLD_SIZE > 1, which cannot work on the
-# CPU; train.py starts the group itself (NCCL or gloo) and `_join_skrl` tells skrl about it.
-_world_size = os.environ.pop("WORLD_SIZE", None)
-try:
-    import skrl
-finally:
-    if _world_size is not None:
-        os.environ["WORLD_SIZE"] = _world_size
-from skrl.agents.torch.ppo import PPO, PPO_CFG  # noqa: E402
-from skrl.memories.torch import RandomMemory  # noqa: E402
-from skrl.resources.preprocessors.torch import RunningStandardScaler  # noqa: E402
-from skrl.resources.schedulers.torch import KLAdaptiveLR  # noqa: E402
-from skrl.trainers.torch import SequentialTrainer  # noqa: E402
-from skrl.utils import set_seed  # noqa: E402
-from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_model  # noqa: E402
+from gpu_envs.wrappers.skrl import SkrlVecEnv
 
-from gpu_envs.wrappers.skrl import SkrlVecEnv  # noqa: E402
+from .distributed import MetricReducer, Ranks, init_process_group, report_sync
+from .progress import Progress, progress_for
+from .run import Run
 
-from .distributed import MetricReducer, Ranks, init_process_group, ranks_for, report_sync  # noqa: E402
-from .progress import Progress, progress_for  # noqa: E402
+_DISTRIBUTED_FIELDS = ("_rank", "_local_rank", "_world_size", "_is_distributed")
 
 
-def _join_skrl(ranks: Ranks, device) -> None:
-    """Start the process group (NCCL on GPUs, gloo on the CPU) and switch on skrl's distributed
-    mode (parameter broadcast at start, gradient all-reduce), which reads skrl.config.torch."""
+@contextlib.contextmanager
+def skrl_distributed(ranks: Ranks, device) -> Iterator[None]:
+    """While open, skrl runs in its distributed mode over `ranks` (parameter broadcast when an
+    agent is created, gradient all-reduce, rank 0 alone writes), in the process group this
+    starts (NCCL on GPUs, gloo on the CPU; gpu_envs.train.library_import keeps skrl from
+    starting its own NCCL-only one at import). skrl reads its mode from `skrl.config.torch`,
+    set only from the environment at import and without setters, so its fields are set here
+    and put back on exit. A single-process `ranks` changes nothing."""
+    if not ranks.distributed:
+        yield
+        return
     init_process_group(ranks, str(device))
-    torch_config = skrl.config.torch
-    torch_config._rank, torch_config._local_rank = ranks.rank, ranks.local_rank
-    torch_config._world_size, torch_config._is_distributed = ranks.world_size, True
+    config = skrl.config.torch
+    saved = {field: getattr(config, field) for field in _DISTRIBUTED_FIELDS}
+    config._rank, config._local_rank = ranks.rank, ranks.local_rank
+    config._world_size, config._is_distributed = ranks.world_size, True
+    try:
+        yield
+    finally:
+        for field, value in saved.items():
+            setattr(config, field, value)
 
 
 class TrackedEnv(SkrlVecEnv):
@@ -46,7 +57,7 @@ class TrackedEnv(SkrlVecEnv):
     def __init__(self, env, seed, progress: Progress, rollouts: int, reducer: MetricReducer | None = None):
         super().__init__(env, seed=seed)
         self.progress, self.rollouts = progress, rollouts
-        self.reducer = reducer or MetricReducer(ranks_for(False), self.device)
+        self.reducer = reducer or MetricReducer(Ranks(), self.device)
         self.steps = 0
         self._sums = torch.zeros(3, device=self.device)  # returns, lengths, episodes
         self._recent = (math.nan, math.nan)
@@ -72,7 +83,9 @@ class TrackedEnv(SkrlVecEnv):
         return out
 
 
-def _agent(env, cfg) -> tuple[PPO, PPO_CFG]:
+def _agent(env, cfg, directory: str | None) -> tuple[PPO, PPO_CFG]:
+    """skrl's PPO for the train config of `cfg`, writing TensorBoard logs and checkpoints to
+    `directory` (None: writes nothing)."""
     p = OmegaConf.merge(cfg.train.params.config, cfg.train.get("skrl") or {})  # the train config's skrl-only keys win
     units = list(cfg.train.params.network.mlp.units)
     net = [{"name": "net", "input": "OBSERVATIONS", "layers": units, "activations": "elu"}]
@@ -100,51 +113,54 @@ def _agent(env, cfg) -> tuple[PPO, PPO_CFG]:
         rewards_shaper=lambda rewards, *args, **kwargs: rewards * scale,
         time_limit_bootstrap=p.value_bootstrap,
     )
-    agent_cfg.experiment.directory = cfg.train_dir
-    agent_cfg.experiment.experiment_name = p.name
-    agent_cfg.experiment.write_interval = p.horizon_length  # TensorBoard once per iteration
-    agent_cfg.experiment.checkpoint_interval = p.horizon_length * p.save_frequency
+    if directory:
+        agent_cfg.experiment.directory, agent_cfg.experiment.experiment_name = os.path.split(directory)
+        agent_cfg.experiment.write_interval = p.horizon_length  # TensorBoard once per iteration
+        agent_cfg.experiment.checkpoint_interval = p.horizon_length * p.save_frequency
+    else:
+        agent_cfg.experiment.write_interval = agent_cfg.experiment.checkpoint_interval = 0
     memory = RandomMemory(memory_size=p.horizon_length, num_envs=env.num_envs, device=env.device)
     return PPO(models=models, memory=memory, cfg=agent_cfg, **spaces), agent_cfg
 
 
-def train(env, cfg) -> str:
-    """Train for max_epochs iterations; returns the final checkpoint. Ctrl-C saves one and stops."""
-    ranks = ranks_for(cfg.multi_gpu)
-    if ranks.distributed:
-        _join_skrl(ranks, env.device)
+def train(env, cfg, run: Run) -> str:
+    """Train for max_epochs iterations (more, after a resumed checkpoint: skrl's do not keep
+    their step count); returns the final checkpoint. Ctrl-C saves one and stops."""
+    ranks = run.ranks
     set_seed(cfg.seed)  # train.py has added the rank
-    p = cfg.train.params.config
-    progress = progress_for(cfg, env.num_envs * ranks.world_size, verbose=ranks.is_main)
-    tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length, MetricReducer(ranks, env.device))
-    agent, agent_cfg = _agent(tracked, cfg)
-    if cfg.checkpoint:
-        agent.load(cfg.checkpoint)
-    trainer_cfg = {"timesteps": int(p.max_epochs) * p.horizon_length, "headless": True,
-                   "disable_progressbar": True, "close_environment_at_exit": False}
-    try:
-        SequentialTrainer(env=tracked, agents=agent, cfg=trainer_cfg).train()
-        path = os.path.join(cfg.train_dir, p.name, "checkpoints", f"{p.name}.pt")
-    except KeyboardInterrupt as err:
-        path = os.path.join(cfg.train_dir, p.name, "checkpoints", f"{p.name}_interrupted.pt")
+    with skrl_distributed(ranks, env.device):
+        p = cfg.train.params.config
+        progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main)
+        tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length, MetricReducer(ranks, env.device))
+        agent, agent_cfg = _agent(tracked, cfg, run.directory)
+        if cfg.checkpoint:
+            agent.load(cfg.checkpoint)
+        trainer_cfg = {"timesteps": int(p.max_epochs) * p.horizon_length, "headless": True,
+                       "disable_progressbar": True, "close_environment_at_exit": False}
+        checkpoints = os.path.join(run.directory, "checkpoints")
+        try:
+            SequentialTrainer(env=tracked, agents=agent, cfg=trainer_cfg).train()
+            path = os.path.join(checkpoints, f"{p.name}.pt")
+        except KeyboardInterrupt as err:
+            path = os.path.join(checkpoints, f"{p.name}_interrupted.pt")
+            if ranks.is_main:
+                print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
+        report_sync(ranks, agent.models["policy"])
         if ranks.is_main:
-            print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
-    report_sync(ranks, agent.models["policy"])
-    if ranks.is_main:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        agent.save(path)
+            os.makedirs(checkpoints, exist_ok=True)
+            agent.save(path)
     progress.summary(path)
     return path
 
 
-def play(env, cfg) -> None:
+def play(env, cfg, run: Run) -> None:
     """Replay `cfg.checkpoint` for one max-length episode per env with skrl's evaluation loop."""
     if not cfg.checkpoint:
         raise SystemExit("test=True needs checkpoint=path/to/checkpoint.pt")
-    progress = Progress(1, env.num_envs)
+    progress = Progress(1, env.num_envs, start=run.start)
     steps = int(env.unwrapped.task.max_episode_steps)
     tracked = TrackedEnv(env, cfg.seed, progress, steps)
-    agent, _ = _agent(tracked, cfg)
+    agent, _ = _agent(tracked, cfg, None)
     agent.load(cfg.checkpoint)
     SequentialTrainer(env=tracked, agents=agent, cfg={"timesteps": steps, "headless": True,
                                                       "disable_progressbar": True,

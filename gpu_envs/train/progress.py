@@ -1,9 +1,14 @@
-"""The live progress line every trainer prints, and the final summary."""
+"""The start-up lines, the live progress line every trainer prints, and the final summary."""
 
 from __future__ import annotations
 
 import math
 import time
+
+
+def say(message: str, start: float) -> None:
+    """Print a start-up progress line, stamped with the seconds since `start` (a perf_counter())."""
+    print(f"[{time.perf_counter() - start:6.1f} s] {message}", flush=True)
 
 
 class TimeLimitReached(KeyboardInterrupt):
@@ -61,6 +66,7 @@ class Progress:
             raise TimeLimitReached(f"max_time={self.max_time:g} s reached")
 
     def summary(self, checkpoint: str | None) -> None:
+        """Print the run's last iteration, its own env steps and rate, and its returns."""
         if not self.verbose:
             return
         last = self.last
@@ -75,13 +81,11 @@ class Progress:
               + (f"; checkpoint {checkpoint}" if checkpoint else ""), flush=True)
 
 
-def progress_for(cfg, num_envs: int, verbose: bool = True) -> Progress:
-    """The Progress of a run: max_epochs iterations, clock from the command's start, max_time.
+def progress_for(cfg, num_envs: int, start: float | None = None, verbose: bool = True) -> Progress:
+    """The Progress of a run of `cfg`: max_epochs iterations, its max_time, clock from `start`.
 
-    num_envs: envs over all ranks; verbose: False on the ranks that do not print."""
-    import __main__
-
-    start = getattr(__main__, "START", None)
+    num_envs: envs over all ranks; start: perf_counter() at the command's start (None: now);
+    verbose: False on the ranks that do not print."""
     max_time = float(cfg.max_time) if cfg.max_time not in ("", None) else None
     return Progress(int(cfg.train.params.config.max_epochs), num_envs, start=start, max_time=max_time,
                     verbose=verbose)

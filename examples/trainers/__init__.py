@@ -1,1 +1,0 @@
-"""One module per RL library; each exposes `train(env, cfg)` and `play(env, cfg)`."""
