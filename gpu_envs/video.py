@@ -64,7 +64,7 @@ class VideoWriter:
 
 
 class RecordVideo(gym.vector.VectorWrapper):
-    """Saves clips of the rendered grid: `length` steps, starting every `every` env steps.
+    """Saves clips of the rendered grid: `length` steps, starting every `every` `step()` calls.
 
     Clips are `<folder>/<name_prefix>-step<N>.mp4`, N the env step the clip starts at (step
     0 is the first `reset`). The env must have render_mode="rgb_array"; its `render_config`
@@ -74,7 +74,8 @@ class RecordVideo(gym.vector.VectorWrapper):
 
     Args:
         folder: where clips go (created).
-        every: env steps from one clip's start to the next's (None: one clip, at the start).
+        every: `step()` calls (each steps every env once) from one clip's start to the next's
+            (None: one clip, at the start).
         length: frames per clip (None: the task's max episode length).
         name_prefix: file name prefix.
         fps: frames per second (None: the env's control rate).
@@ -88,7 +89,7 @@ class RecordVideo(gym.vector.VectorWrapper):
         _imageio_ffmpeg()
         self.folder = os.fspath(folder)
         if every is not None and not is_positive_int(every):
-            raise ValueError(f"every must be a positive int of env steps, or None (got {every!r})")
+            raise ValueError(f"every must be a positive int of step() calls, or None (got {every!r})")
         if length is not None and not is_positive_int(length):
             raise ValueError(f"length must be a positive int of frames, or None (got {length!r})")
         self.every = None if every is None else int(every)
