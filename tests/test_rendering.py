@@ -62,13 +62,13 @@ def test_scene_holds_one_copy_of_each_env_asked_for(rendered_cartpole):
     assert len(cells) == 4  # four distinct grid cells
 
 
-def test_a_frame_needs_one_small_copy_of_the_shown_envs_only(rendered_cartpole):
-    import jax
-
-    shown = rendered_cartpole._shown_fn(rendered_cartpole._state)
-    assert isinstance(shown, jax.Array) and shown.shape == (4, 2)  # one array: 4 envs x (nq 2 + 0 mocap)
-    qpos, mocap_pos, mocap_quat = rendered_cartpole._shown_on_host()
-    assert qpos.shape == (4, 2) and mocap_pos.shape == (4, 0, 3) and mocap_quat.shape == (4, 0, 4)
+def test_a_grid_frame_copies_one_small_array_of_the_shown_envs_only(rendered_cartpole, monkeypatch):
+    copied = []
+    compute = rendered_cartpole._shown_fn
+    monkeypatch.setattr(rendered_cartpole, "_shown_fn", lambda state: copied.append(compute(state)) or copied[-1])
+    rendered_cartpole.render_grid()
+    (shown,) = copied  # one device array reaches the host per frame
+    assert shown.shape == (4, 2) and shown.nbytes == 4 * 2 * 4  # 4 shown envs x (nq 2 + 7 x 0 mocap) float32
 
 
 def test_grid_shape_fits_the_frame_and_holds_every_env():

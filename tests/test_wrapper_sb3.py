@@ -43,6 +43,7 @@ def test_finished_envs_report_terminal_observation_and_timeout(short_venv):
 def test_vec_env_methods(short_venv):
     assert short_venv.get_attr("num_envs") == [4] * 4
     assert short_venv.env_is_wrapped(gym.Wrapper) == [False] * 4
+    assert short_venv.env_is_wrapped(type(short_venv.env)) == [True] * 4  # the env itself counts, as in SB3
     assert short_venv.env_method("__repr__", indices=[0, 1]) == [repr(short_venv.env)] * 2
 
 

@@ -117,7 +117,12 @@ class Sb3VecEnv(_vec_env.VecEnv):
         return [result] * len(self._get_indices(indices))
 
     def env_is_wrapped(self, wrapper_class, indices=None):
-        return [False] * len(self._get_indices(indices))
+        """Whether the batched env (the same for every index) is wrapped in `wrapper_class`."""
+        env, wrapped = self.env, False
+        while env is not None and not wrapped:
+            wrapped = isinstance(env, wrapper_class)
+            env = getattr(env, "env", None)
+        return [wrapped] * len(self._get_indices(indices))
 
     def get_images(self):
         """One image, not one per env: the env's grid frame of its first
