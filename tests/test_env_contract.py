@@ -47,12 +47,18 @@ def test_metadata_names_the_autoreset_mode(shared_env, env_id, mode):
     assert env.metadata["autoreset_mode"] == gpu_envs.vector_env.parse_autoreset_mode(mode)
 
 
+def _first_episode(env):
+    """reset(seed=1), then K zero-action steps (to the truncation); the last step's outputs."""
+    env.reset(seed=1)
+    for _ in range(K):
+        result = env.step(_zeros(env))
+    return result
+
+
 @ids
 def test_same_step_resets_inside_the_finishing_step(shared_env, env_id):
     env = shared_env(env_id, "same_step")
-    env.reset(seed=1)
-    for _ in range(K):
-        obs, reward, terminated, truncated, infos = env.step(_zeros(env))
+    obs, reward, terminated, truncated, infos = _first_episode(env)
     assert truncated.all() and infos["_final_obs"].all() and (infos["episode"]["l"] == K).all()
     assert not torch.equal(obs, infos["final_obs"])  # obs is the new episode's first
     obs, reward, terminated, truncated, infos = env.step(_zeros(env))
@@ -62,9 +68,7 @@ def test_same_step_resets_inside_the_finishing_step(shared_env, env_id):
 @ids
 def test_next_step_returns_the_last_obs_then_resets_on_the_next_call(shared_env, env_id):
     env = shared_env(env_id, "next_step")
-    env.reset(seed=1)
-    for _ in range(K):
-        last, reward, terminated, truncated, infos = env.step(_zeros(env))
+    last, reward, terminated, truncated, infos = _first_episode(env)
     assert truncated.all() and (infos["episode"]["l"] == K).all() and "final_obs" not in infos
     first, reward, terminated, truncated, infos = env.step(torch.ones(env.action_space.shape))
     assert (reward == 0).all() and not (terminated | truncated).any()
@@ -77,9 +81,7 @@ def test_next_step_returns_the_last_obs_then_resets_on_the_next_call(shared_env,
 @ids
 def test_disabled_never_resets_until_asked(shared_env, env_id):
     env = shared_env(env_id, "disabled")
-    env.reset(seed=1)
-    for _ in range(K):
-        last, reward, terminated, truncated, infos = env.step(_zeros(env))
+    last, reward, terminated, truncated, infos = _first_episode(env)
     assert truncated.all() and "final_obs" not in infos
     mask = np.zeros(N, bool)
     mask[0] = True
