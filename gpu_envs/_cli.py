@@ -64,26 +64,25 @@ def env_params(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dic
         parser.error(str(err))
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1; otherwise an error naming the value and what is allowed."""
+def _int_at_least(text: str, minimum: int, words: str) -> int:
+    """`text` as an int >= `minimum`; otherwise an argparse error naming the value and `words`."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {words} integer (got {text!r})")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1; otherwise an error naming the value and what is allowed."""
+    return _int_at_least(text, 1, "positive")
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: an int >= 0 (a seed); otherwise an error naming the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})")
-    return value
+    return _int_at_least(text, 0, "non-negative")
 
 
 def make_env(env_id: str, **kwargs):

@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 from gymnasium.vector import AutoresetMode
 
@@ -101,23 +102,17 @@ def test_gymnasium_make_vec_passes_task_parameters():
     env.close()
 
 
-def test_step_in_jit_advances_as_many_step_calls(cartpole):
-    zeros = torch.zeros(NUM_ENVS, 1)
-    cartpole.reset(seed=6)
-    for _ in range(25):
-        cartpole.step(zeros)
-    expected = cartpole.step(zeros)[0].clone()
-    cartpole.reset(seed=6)
-    cartpole.step_in_jit(zeros, 25)
-    torch.testing.assert_close(cartpole.step(zeros)[0], expected)
-
-
-def test_step_in_jit_crosses_episode_ends_as_step_does(short_cartpole):
-    push = torch.ones(NUM_ENVS, 1)
-    short_cartpole.reset(seed=7)
-    for _ in range(45):  # two truncations at 20 steps, and terminations from the push
-        short_cartpole.step(push)
-    expected = short_cartpole.step(push)[0].clone()
-    short_cartpole.reset(seed=7)
-    short_cartpole.step_in_jit(push, 45)
-    torch.testing.assert_close(short_cartpole.step(push)[0], expected)
+@pytest.mark.parametrize("fixture, push, steps, seed", [
+    ("cartpole", 0.0, 25, 6),
+    ("short_cartpole", 1.0, 45, 7),  # two truncations at 20 steps, and terminations from the push
+])
+def test_step_in_jit_advances_as_many_step_calls(request, fixture, push, steps, seed):
+    env = request.getfixturevalue(fixture)
+    action = torch.full((NUM_ENVS, 1), push)
+    env.reset(seed=seed)
+    for _ in range(steps):
+        env.step(action)
+    expected = env.step(action)[0].clone()
+    env.reset(seed=seed)
+    env.step_in_jit(action, steps)
+    torch.testing.assert_close(env.step(action)[0], expected)
