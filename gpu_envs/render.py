@@ -23,6 +23,7 @@ import mujoco
 import numpy as np
 
 from ._checks import is_positive_int
+from .camera import CameraDefaults
 
 _HIDDEN_GROUP = 5  # geom group the renderer moves ground planes to (drawn once, for env 0)
 
@@ -94,17 +95,6 @@ def _check_numbers(name: str, value, sizes: tuple, what: str, positive: bool = F
         raise error
     if (positive and np.any(array <= 0)) or (non_negative and np.any(array < 0)):
         raise error
-
-
-@dataclasses.dataclass(frozen=True)
-class CameraDefaults:
-    """A task's view of one env: grid spacing (x, y) and free-camera pose (metres, degrees)."""
-
-    spacing: tuple
-    lookat: tuple
-    distance: float
-    azimuth: float
-    elevation: float
 
 
 def grid_shape(count: int, spacing: tuple, aspect: float = 4 / 3) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import mujoco
 
 from ..sim import AssetError, asset_path, require_model_file
-from .hand_model import HAND_JOINTS, HAND_TIPS
+from .hand_scene import HAND_JOINTS, HAND_TIPS
 
 # The vendor's allegro_hand_description: joint_0.0-3.0 index, 4.0-7.0 middle, 8.0-11.0 ring,
 # 12.0-15.0 thumb; a fixed tip link after each finger's last link.
@@ -82,7 +82,7 @@ def scene_from_urdf(path: str | os.PathLike, joints=VENDOR_JOINTS, tips=VENDOR_T
     joints: the URDF's 16 joint names in our order (index j0-j3, middle, ring, thumb);
     tips: the index, middle, ring and thumb tip link names. Raises `AssetError` for a missing
     or unreadable file, missing names, or a scene MuJoCo cannot compile; the result still
-    needs `hand_model.scene_problems` (joint order, limits, mesh collisions).
+    needs `hand_scene.scene_problems` (joint order, limits, mesh collisions).
     """
     path = Path(path)
     hand = _urdf_spec(path)

@@ -1,0 +1,33 @@
+"""How `render()` frames a task: the free camera's pose for one env and the spacing of the grid."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import mujoco
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraDefaults:
+    """A task's view of one env: grid spacing (x, y) and free-camera pose (metres, degrees).
+
+    spacing: distance between neighbouring envs' copies in the grid, along x and y [m].
+    lookat: the point of one env the camera aims at [m].
+    distance: camera distance from `lookat` for one env [m] (the grid adds to it).
+    azimuth, elevation: MuJoCo free-camera angles [deg].
+    """
+
+    spacing: tuple
+    lookat: tuple
+    distance: float
+    azimuth: float
+    elevation: float
+
+    @classmethod
+    def framing(cls, mj_model: mujoco.MjModel) -> CameraDefaults:
+        """A view of the whole model seen from its front-left and above, from MuJoCo's
+        statistics of the model (its centre and extent at the reference pose)."""
+        extent = float(mj_model.stat.extent)
+        centre = tuple(float(x) for x in mj_model.stat.center)
+        return cls(spacing=(2.0 * extent, 2.0 * extent), lookat=centre, distance=1.5 * extent,
+                   azimuth=90.0, elevation=-30.0)
