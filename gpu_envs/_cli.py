@@ -95,9 +95,9 @@ def make_env(env_id: str, **kwargs):
     try:
         return gym.make_vec(env_id, **kwargs)
     except gym.error.Error as err:  # unknown env id (gymnasium's NameNotFound and the like)
-        from ._registration import ENV_IDS
+        from .tasks import env_ids
 
-        raise UsageError(f"{err} (gpu_envs' env ids: {', '.join(ENV_IDS)})") from err
+        raise UsageError(f"{err} (gpu_envs' env ids: {', '.join(env_ids())})") from err
     except (ValueError, TypeError, AssetError, ImportError, MemoryError) as err:
         raise UsageError(f"cannot create {env_id}: {err}") from err
 

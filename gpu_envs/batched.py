@@ -85,7 +85,7 @@ class BatchedEnv:
             episode_return=jnp.zeros(self.num_envs, jnp.float32),
             episode_length=jnp.zeros(self.num_envs, jnp.int32),
             needs_reset=jnp.zeros(self.num_envs, bool),
-            metrics=self.task.init_metrics() if hasattr(self.task, "init_metrics") else {},
+            metrics=self.task.init_metrics(),
         )
         return state, jax.vmap(self.task.observe)(task_state)
 
@@ -143,9 +143,7 @@ class BatchedEnv:
             task_state = _select(restart, fresh, result.state)
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
 
-        metrics = state.metrics
-        if hasattr(task, "update_metrics"):
-            metrics = task.update_metrics(metrics, done, extras)
+        metrics = task.update_metrics(state.metrics, done, extras)
         new_state = EnvState(
             task=task_state,
             key=key,

@@ -225,6 +225,11 @@ class Simulation:
         """A full `mjx.Data` holding `state` (derived quantities not yet computed)."""
         return self._template.replace(**state._asdict())
 
+    def kinematics(self, state: PhysicsState) -> mjx.Data:
+        """`mjx.Data` with the positions and orientations of bodies, geoms and sites (`xpos`,
+        `xquat`, `site_xpos`, ...) computed from `state.qpos`; no dynamics (cheaper than `forward`)."""
+        return mjx.kinematics(self.model, self.data(state))
+
     def forward(self, state: PhysicsState) -> mjx.Data:
         """`mjx.Data` with positions, velocities and forces derived from `state`, time not advanced."""
         return mjx.forward(self.model, self.data(state))

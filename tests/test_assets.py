@@ -48,7 +48,7 @@ def test_a_bare_name_not_in_the_current_directory_is_a_shipped_model(tmp_path, m
 @pytest.mark.parametrize("env_id, parameter", [("GpuCartpole-v0", "asset"), ("GpuAllegroHand-v0", "hand_model")])
 def test_a_missing_model_gives_the_same_error_for_every_task(env_id, parameter):
     with pytest.raises(AssetError, match=r"model file not found: my_robot.xml \(not a file relative to .*"
-                                         r"nor a shipped model: \['allegro_hand.xml', 'cartpole.xml'\]\)"):
+                                         r"nor a shipped model: \[.*'cartpole.xml'.*\]\)"):
         gym.make_vec(env_id, num_envs=1, **{parameter: "my_robot.xml"})
 
 

@@ -23,7 +23,7 @@ from typing import Iterator
 
 import gymnasium as gym
 
-from gpu_envs._registration import ENV_IDS
+from gpu_envs.tasks import env_ids as registered_env_ids
 from gpu_envs.render import render_grid
 
 from ._require import require
@@ -106,12 +106,15 @@ def _create_vec_env(config_name: str, num_actors: int, **env_config) -> RlGamesV
     return _env_configurations.configurations[config_name]["env_creator"](num_envs=num_actors, **env_config)
 
 
-def register(env_ids: tuple[str, ...] = ENV_IDS) -> tuple[str, ...]:
-    """Register gpu_envs ids with rl_games under their own names; returns the names."""
+def register(env_ids: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Register gpu_envs ids (default: every registered task's, users' tasks included) with
+    rl_games under their own names; returns the names."""
     _vecenv.register(VECENV_TYPE, _create_vec_env)
+    known = registered_env_ids()
+    env_ids = known if env_ids is None else tuple(env_ids)
     for env_id in env_ids:
-        if env_id not in ENV_IDS:
-            raise ValueError(f"unknown env id {env_id!r}; available: {list(ENV_IDS)}")
+        if env_id not in known:
+            raise ValueError(f"unknown env id {env_id!r}; available: {list(known)}")
         _env_configurations.register(
             env_id, {"vecenv_type": VECENV_TYPE, "env_creator": functools.partial(make, env_id)}
         )

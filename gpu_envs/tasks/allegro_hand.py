@@ -32,12 +32,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..render import CameraDefaults
-from ..sim import PhysicsState, Simulation, resolve_asset
+from ..camera import CameraDefaults
+from ..sim import PhysicsState, resolve_asset
 from . import quat
-from .base import TaskStep
+from .base import Task, TaskStep, average_over_finished
 from .config import TaskConfig, param
 from .hand_model import load_hand_scene
+from .registry import register_task
 
 RELATIVE_CONTROL_DT = 1.0 / 60.0  # s: IsaacGymEnvs' sim dt, which its relative control scales actions by
 _OBS_NOISE_STREAM = 1  # observation noise is drawn from the state's key folded with this
@@ -107,29 +108,25 @@ class HandState(NamedTuple):
     params: dict  # this episode's randomized physical parameters (empty without randomize)
 
 
-class AllegroHandTask:
-    """GpuAllegroHand-v0's pure single-env functions (see the module docstring)."""
+@register_task("GpuAllegroHand-v0", backend="auto", docs="docs/envs/allegro_hand.md")
+class AllegroHandTask(Task):
+    """IsaacGymEnvs AllegroHand: turn a cube in a 16-DoF hand to goal orientations."""
 
-    action_dim = 16
+    Config = AllegroHandConfig
     camera = CameraDefaults(spacing=(0.4, 0.4), lookat=(-0.06, -0.05, 0.5), distance=0.6, azimuth=90.0, elevation=-45.0)
 
-    def __init__(self, config: AllegroHandConfig = AllegroHandConfig(), *, backend: str = "jax", device=None):
-        self.config = config
-        path = resolve_asset(config.hand_model)
-        mj_model = load_hand_scene(path, config.urdf_joint_names, config.urdf_tip_links)
-        _set_solver(mj_model, config.timestep, config.solver_iterations)
-        self._randomize_mass = config.randomize and tuple(config.object_mass_scale) != (1.0, 1.0)
+    def __init__(self, config: AllegroHandConfig | None = None, *, backend: str = "jax", device=None):
+        config = AllegroHandConfig() if config is None else config
+        self._randomize_mass = (isinstance(config, AllegroHandConfig) and config.randomize
+                                and tuple(config.object_mass_scale) != (1.0, 1.0))
         if self._randomize_mass and backend == "auto":
             backend = "jax"  # the only backend that randomizes the cube's mass correctly
         if self._randomize_mass and backend == "warp":
             raise ValueError("randomize=True with backend='warp' needs object_mass_scale=(1.0, 1.0): MuJoCo Warp "
                              "mishandles per-env body masses (resting cubes fall; docs/envs/allegro_hand.md). "
                              "Use backend='jax' to randomize the mass")
-        self.sim = Simulation(mj_model, config.substeps, backend=backend, device=device)
-        self.obs_dim = OBS_DIMS[config.obs_type]
-        self.obs_bound = float(config.clip_observations)
-        self.max_episode_steps = int(config.max_episode_steps)
-        self.dt = self.sim.dt
+        super().__init__(config, backend=backend, device=device)
+        mj_model = self.sim.mj_model
 
         lower, upper = mj_model.jnt_range[:16].T.astype(np.float32)
         self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
@@ -140,6 +137,12 @@ class AllegroHandTask:
         self.object_start = jnp.asarray(mj_model.body_pos[obj.id], jnp.float32)
         self.goal_pos = self.object_start - jnp.array([0.0, 0.0, 0.04], jnp.float32)
         self._initial = self.sim.initial_state()
+
+    def load_model(self):
+        c = self.config
+        mj_model = load_hand_scene(resolve_asset(c.hand_model), c.urdf_joint_names, c.urdf_tip_links)
+        _set_solver(mj_model, c.timestep, c.solver_iterations)
+        return mj_model
 
     # -- reset ---------------------------------------------------------------------------
 
@@ -277,12 +280,6 @@ class AllegroHandTask:
         extras = {"successes": successes, "goal_reached": success}
         return TaskStep(new, obs, reward, fell, extras)
 
-    def physics(self, state: HandState) -> PhysicsState:
-        return state.physics
-
-    def state_is_finite(self, state: HandState) -> jax.Array:
-        return jnp.all(jnp.isfinite(state.physics.qpos)) & jnp.all(jnp.isfinite(state.physics.qvel))
-
     # -- metrics over all envs -----------------------------------------------------------
 
     def init_metrics(self) -> dict:
@@ -290,8 +287,6 @@ class AllegroHandTask:
 
     def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
         """The reference's running average of goals reached per finished episode."""
-        finished = jnp.sum(done)
-        mean = jnp.sum(jnp.where(done, extras["successes"], 0.0)) / jnp.maximum(finished, 1)
-        a = self.config.consecutive_successes_average
-        old = metrics["consecutive_successes"]
-        return {"consecutive_successes": jnp.where(finished > 0, a * mean + (1 - a) * old, old)}
+        successes = average_over_finished(metrics["consecutive_successes"], done, extras["successes"],
+                                          self.config.consecutive_successes_average)
+        return {"consecutive_successes": successes}

@@ -1,24 +1,41 @@
-"""The contract between a task and the vector env shell.
+"""The base class of every task, ours or a user's: what a task writes and what it is given.
 
-A task is a set of pure, single-env JAX functions over a state pytree; the shell vmaps and jits
-them, adds truncation, autoreset and episode statistics, and converts at the torch boundary.
+A task is a set of pure, single-env JAX functions over a state pytree; the vector env vmaps and
+jits them and adds truncation, autoreset, the NaN guard, episode statistics, rendering and the
+torch boundary. A task writes three functions and a config; `Task` supplies the rest:
+
+    reset(key) -> state            a fresh episode's state drawn with `key`
+    observe(state) -> obs          float32 (obs_dim,); its size is read from this function
+    step(state, action) -> TaskStep
+
+The state is a `PhysicsState` or a NamedTuple (or other pytree) with a `physics` field holding
+one (override `physics()` otherwise). See docs/writing_a_task.md for a complete example.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+import dataclasses
+import functools
+import math
+from typing import Any, ClassVar, NamedTuple
 
 import jax
+import jax.numpy as jnp
+import mujoco
 
-from ..render import CameraDefaults
-from ..sim import PhysicsState
+from ..camera import CameraDefaults
+from ..sim import PhysicsState, Simulation, load_model, resolve_asset
+from .config import TaskConfig
+
+# Fields every task config has: the shell reads them (`asset` only where `load_model` is not overridden).
+REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
 
 
 class TaskStep(NamedTuple):
     """What one env's control step produces.
 
     state: the task's new state pytree (carried to the next step; donated, never shown to users).
-    obs: float32 (obs_dim,), already clipped to the observation bounds.
+    obs: float32 (obs_dim,), the observation of `state`.
     reward: float32 scalar.
     terminated: bool scalar, a true end of the MDP episode (failure or goal).
     extras: dict of per-env scalars the task reports in `infos` (may be empty).
@@ -31,31 +48,129 @@ class TaskStep(NamedTuple):
     extras: dict
 
 
-class Task(Protocol):
-    """What the vector env shell needs from a task."""
+class Task:
+    """Base class of a task: subclass it, set `Config`, write `reset`, `observe` and `step`.
 
-    obs_dim: int
-    action_dim: int
-    obs_bound: float  # observations lie in [-obs_bound, obs_bound]
-    max_episode_steps: int  # episodes are truncated after this many env steps
-    dt: float  # seconds of simulated time per env step
-    camera: CameraDefaults  # how render() frames one env and spaces the grid
+    Class attributes a subclass sets:
+        Config: its `TaskConfig` subclass; it has `max_episode_steps` (episodes are truncated
+            after this many env steps) and `substeps` (physics steps per env step), and `asset`
+            (the MJCF file: a path, or a shipped model's name) unless `load_model` is overridden.
+            `clip_observations`, where the config has it, bounds the observation space.
+        camera: how `render()` frames one env (default: the whole model, from MuJoCo's statistics).
+
+    Supplied here (override where a task needs otherwise): `sim` (the `Simulation`), `config`,
+    `obs_dim` (from `observe`'s output shape), `action_dim` (the model's actuator count), `dt`,
+    `max_episode_steps`, `obs_bound`, `physics`, `state_is_finite`, and the metric hooks
+    `init_metrics` / `update_metrics` (none by default).
+    """
+
+    Config: ClassVar[type[TaskConfig]] = TaskConfig
+    camera: ClassVar[CameraDefaults | None] = None
+
+    def __init__(self, config: TaskConfig | None = None, *, backend: str = "jax", device=None):
+        if config is None:
+            config = self.Config()
+        if not isinstance(config, self.Config):
+            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__} as config "
+                            f"(got {type(config).__name__})")
+        self.config = config
+        self.sim = Simulation(self.load_model(), config.substeps, backend=backend, device=device)
+        if type(self).camera is None:
+            self.camera = CameraDefaults.framing(self.sim.mj_model)
+
+    @classmethod
+    def check_definition(cls) -> None:
+        """Raise `TypeError` naming what is missing when the class is not a usable task
+        (registration calls this, so a mistake shows when the task is defined)."""
+        if not (isinstance(cls.Config, type) and issubclass(cls.Config, TaskConfig)
+                and dataclasses.is_dataclass(cls.Config)):
+            raise TypeError(f"{cls.__name__}.Config must be a dataclass deriving from gpu_envs.tasks.TaskConfig "
+                            f"(got {cls.Config!r})")
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        needed = [name for name in REQUIRED_CONFIG_FIELDS if name not in fields]
+        if "asset" not in fields and cls.load_model is Task.load_model:
+            needed.append("asset")
+        if needed:
+            raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) needs the field(s) {needed}")
+        missing = [name for name in ("reset", "observe", "step") if getattr(cls, name) is getattr(Task, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} must define {missing}")
+
+    # -- written by each task ----------------------------------------------------------------
+
+    def load_model(self) -> mujoco.MjModel:
+        """The model to simulate. Default: the MJCF file `config.asset` names (a path first, then
+        a shipped model's name). Override to validate the model or build it in code."""
+        return load_model(resolve_asset(self.config.asset))
 
     def reset(self, key: jax.Array) -> Any:
         """A fresh single-env state drawn with `key` (the start of an episode)."""
+        raise NotImplementedError
 
     def observe(self, state: Any) -> jax.Array:
-        """The observation of `state`: float32 (obs_dim,), clipped to +-obs_bound."""
+        """The observation of `state`: float32 (obs_dim,)."""
+        raise NotImplementedError
 
     def step(self, state: Any, action: jax.Array) -> TaskStep:
         """Advance one env by one control step with `action` (action_dim,) in [-1, 1]."""
+        raise NotImplementedError
+
+    # -- supplied ------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def obs_dim(self) -> int:
+        """Length of `observe`'s output, read from its shape (`jax.eval_shape`, nothing runs)."""
+        key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+        obs = jax.eval_shape(lambda k: self.observe(self.reset(k)), key)
+        if obs.ndim != 1 or obs.dtype != jnp.float32:
+            raise TypeError(f"{type(self).__name__}.observe must return a float32 vector (obs_dim,); "
+                            f"it returns {obs.dtype} of shape {obs.shape}")
+        return int(obs.shape[0])
+
+    @property
+    def action_dim(self) -> int:
+        """Actions per env: one per actuator of the model."""
+        return int(self.sim.mj_model.nu)
+
+    @property
+    def dt(self) -> float:
+        """Simulated seconds per env step."""
+        return self.sim.dt
+
+    @property
+    def max_episode_steps(self) -> int:
+        return int(self.config.max_episode_steps)
+
+    @property
+    def obs_bound(self) -> float:
+        """Observations lie in [-obs_bound, obs_bound]: `config.clip_observations` or unbounded."""
+        return float(getattr(self.config, "clip_observations", math.inf))
+
+    def physics(self, state: Any) -> PhysicsState:
+        """The MuJoCo state inside the task's state (what rendering draws and the guard checks)."""
+        return state if isinstance(state, PhysicsState) else state.physics
 
     def state_is_finite(self, state: Any) -> jax.Array:
         """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""
+        physics = self.physics(state)
+        return jnp.all(jnp.isfinite(physics.qpos)) & jnp.all(jnp.isfinite(physics.qvel))
 
-    def physics(self, state: Any) -> PhysicsState:
-        """The MuJoCo state inside the task's state (what rendering draws)."""
+    def init_metrics(self) -> dict:
+        """Scalars over all envs that the task keeps across steps (reported in every step's infos)."""
+        return {}
 
-    # Optional: metrics over all envs, reported in every step's infos as scalars.
-    #   init_metrics() -> dict of scalars
-    #   update_metrics(metrics, done (N,), extras of the finished step) -> dict of scalars
+    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
+        """The metrics after a step: `done` (N,) marks envs whose episode ended, `extras` holds
+        the step's per-env extras (N,). Default: unchanged."""
+        return metrics
+
+
+def average_over_finished(old: jax.Array, done: jax.Array, values: jax.Array, weight: float) -> jax.Array:
+    """A running average of `values` (N,) over finished episodes, for `update_metrics`.
+
+    The mean of `values` where `done` (N,) is True moves the average `old` (scalar) by `weight`
+    (in (0, 1]; 1 keeps only the newest); a step where nothing finished leaves it unchanged.
+    """
+    finished = jnp.sum(done)
+    mean = jnp.sum(jnp.where(done, values, 0.0)) / jnp.maximum(finished, 1)
+    return jnp.where(finished > 0, weight * mean + (1 - weight) * old, old)

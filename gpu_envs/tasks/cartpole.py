@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import mujoco
 import jax.numpy as jnp
-from ..render import CameraDefaults
-from ..sim import AssetError, PhysicsState, Simulation, load_model, resolve_asset
-from .base import TaskStep
+import mujoco
+
+from ..camera import CameraDefaults
+from ..sim import AssetError, PhysicsState, load_model, resolve_asset
+from .base import Task, TaskStep
 from .config import TaskConfig, param
+from .registry import register_task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,22 +49,20 @@ def load_cartpole(path) -> mujoco.MjModel:
     return model
 
 
-class CartpoleTask:
-    """GpuCartpole-v0's pure single-env functions (see the module docstring)."""
+@register_task("GpuCartpole-v0", docs="docs/envs/cartpole.md")
+class CartpoleTask(Task):
+    """IsaacGymEnvs Cartpole: balance a free pole on a cart."""
 
-    obs_dim = 4
-    action_dim = 1
+    Config = CartpoleConfig
     # seen from the front (-y), rails side by side along x, rows along y
     camera = CameraDefaults(spacing=(9.0, 1.5), lookat=(0.0, 0.0, 2.2), distance=0.0, azimuth=90.0, elevation=-20.0)
 
-    def __init__(self, config: CartpoleConfig = CartpoleConfig(), *, backend: str = "jax", device=None):
-        self.config = config
-        self.sim = Simulation(load_cartpole(resolve_asset(config.asset)), config.substeps, backend=backend,
-                              device=device)
-        self.obs_bound = float(config.clip_observations)
-        self.max_episode_steps = int(config.max_episode_steps)
-        self.dt = self.sim.dt
+    def __init__(self, config: CartpoleConfig | None = None, *, backend: str = "jax", device=None):
+        super().__init__(config, backend=backend, device=device)
         self._initial = self.sim.initial_state()
+
+    def load_model(self) -> mujoco.MjModel:
+        return load_cartpole(resolve_asset(self.config.asset))
 
     def observe(self, state: PhysicsState) -> jax.Array:
         obs = jnp.stack([state.qpos[0], state.qvel[0], state.qpos[1], state.qvel[1]])
@@ -83,9 +83,3 @@ class CartpoleTask:
         reward = 1.0 - pole_angle**2 - 0.01 * jnp.abs(cart_vel) - 0.005 * jnp.abs(pole_vel)
         reward = jnp.where(failed, -2.0, reward).astype(jnp.float32)
         return TaskStep(state, self.observe(state), reward, failed, {})
-
-    def physics(self, state: PhysicsState) -> PhysicsState:
-        return state
-
-    def state_is_finite(self, state: PhysicsState) -> jax.Array:
-        return jnp.all(jnp.isfinite(state.qpos)) & jnp.all(jnp.isfinite(state.qvel))
