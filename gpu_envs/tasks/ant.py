@@ -1,0 +1,169 @@
+"""Ant, as in IsaacGymEnvs: a four-legged robot learns to run toward a target 1 km away along +x.
+
+Observation (60, float32, not clipped; quaternion conventions as in the reference):
+  0 torso height [m]; 1-3 torso linear velocity in the torso frame [m/s]; 4-6 torso angular
+  velocity in the torso frame [rad/s]; 7 yaw and 8 roll [rad, in [0, 2 pi)]; 9 angle to the
+  target [rad] (the reference's atan2(target z - z, target x - x) - yaw, about -yaw); 10 up
+  projection (torso z axis . world z); 11 heading projection (torso x axis . direction to the
+  target); 12-19 joint positions scaled to [-1, 1]; 20-27 0.2 * joint velocities [rad/s];
+  28-51 0.1 * the force (3) and torque (3) each foot (lower leg) exerts through its ankle, in
+  the foot's frame (MuJoCo force/torque sensors; front_left, front_right, left_back,
+  right_back); 52-59 this step's action.
+Action (8, in [-1, 1]): joint torques = action * 15 N m, in the order hip_1, ankle_1, ...,
+ankle_4 (legs front_left, front_right, left_back, right_back).
+Reward: progress toward the target [m/s] + 0.5 alive + 0.1 if upright (up projection > 0.93)
++ 0.5 * min(heading projection / 0.8, 1) - 0.005 |action|^2 - 0.05 sum|action * 0.2 joint
+velocity| - 0.1 per joint beyond 99% of its upper limit; replaced by -2 when the torso falls
+below 0.31 m, which terminates the episode. Truncation at 1000 steps (16.6 s).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..camera import CameraDefaults
+from ..sim import PhysicsState
+from . import quat
+from .base import Task, TaskStep, average_over_finished
+from .config import TaskConfig, param
+from .registry import register_task
+
+TARGET = (1000.0, 0.0, 0.0)  # m, in each env's own frame
+
+
+@dataclasses.dataclass(frozen=True)
+class AntConfig(TaskConfig):
+    """GpuAnt-v0's parameters (defaults reproduce IsaacGymEnvs' Ant)."""
+
+    max_episode_steps: int = param(1000, "[1, inf)")
+    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (0.0083 s) per env step
+    asset: str = param("ant.xml")  # a path to an MJCF file, or the name of a shipped one
+    power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' 15 N m per unit action
+    dof_vel_scale: float = param(0.2, "[0, inf)")  # joint velocities' factor in the observation
+    contact_force_scale: float = param(0.1, "[0, inf)")  # foot forces' factor in the observation
+    heading_weight: float = param(0.5)
+    up_weight: float = param(0.1)
+    alive_reward: float = param(0.5)
+    actions_cost: float = param(0.005)  # per unit of squared action
+    energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity|
+    joints_at_limit_cost: float = param(0.1)  # per joint beyond 99% of its upper limit
+    death_cost: float = param(-2.0)  # the reward of the step the torso falls
+    termination_height: float = param(0.31, "[0, inf)")  # m
+    start_height: float = param(0.44, "(0, inf)")  # m, the torso at reset
+    reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
+    reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
+    forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
+
+
+class AntState(NamedTuple):
+    """One env's task state."""
+
+    physics: PhysicsState
+    potential: jax.Array  # () -distance to the target / dt, for the progress reward
+    action: jax.Array  # (8,) this step's action
+    foot_forces: jax.Array  # (24,) the foot force/torque sensors after the last physics step
+
+
+def euler_xyz(q: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(roll, yaw) of a (w, x, y, z) quaternion, each in [0, 2 pi) as the reference returns them."""
+    w, x, y, z = q
+    roll = jnp.arctan2(2.0 * (w * x + y * z), w * w - x * x - y * y + z * z)
+    yaw = jnp.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
+    return jnp.mod(roll, 2 * jnp.pi), jnp.mod(yaw, 2 * jnp.pi)
+
+
+@register_task("GpuAnt-v0", backend="auto", docs="docs/envs/ant.md")
+class AntTask(Task):
+    """IsaacGymEnvs Ant: a four-legged robot runs toward a target along +x."""
+
+    Config = AntConfig
+    # seen from the side (-y) and above; ants side by side along x, rows along y
+    camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0)
+
+    def __init__(self, config: AntConfig | None = None, *, backend: str = "jax", device=None):
+        super().__init__(config, backend=backend, device=device)
+        m = self.sim.mj_model
+        lower, upper = m.jnt_range[1:].T.astype(np.float32)  # the 8 hinges after the free joint
+        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
+        self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))  # hips 0, ankles at +-30 deg
+        self.gear = jnp.asarray(m.actuator_gear[:, 0], jnp.float32)
+        self._initial = self.sim.initial_state()
+
+    def potential(self, qpos: jax.Array) -> jax.Array:
+        """-(horizontal distance to the target) / dt: its change over a step is the speed toward it."""
+        return -jnp.linalg.norm(jnp.asarray(TARGET[:2]) - qpos[:2]) / self.dt
+
+    def reset(self, key: jax.Array) -> AntState:
+        c = self.config
+        k_pos, k_vel = jax.random.split(key)
+        dof = self.start_dof + jax.random.uniform(k_pos, (8,), minval=-c.reset_dof_pos_noise,
+                                                  maxval=c.reset_dof_pos_noise)
+        dof = jnp.clip(dof, self.lower, self.upper)
+        root = jnp.array([0.0, 0.0, c.start_height, 1.0, 0.0, 0.0, 0.0])
+        qpos = jnp.concatenate([root, dof]).astype(self._initial.qpos.dtype)
+        dof_vel = jax.random.uniform(k_vel, (8,), minval=-c.reset_dof_vel_noise, maxval=c.reset_dof_vel_noise)
+        qvel = jnp.concatenate([jnp.zeros(6), dof_vel]).astype(self._initial.qvel.dtype)
+        physics = self._initial._replace(qpos=qpos, qvel=qvel)
+        return AntState(physics, self.potential(qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))
+
+    def _parts(self, state: AntState) -> dict:
+        """The named quantities the observation and the reward share."""
+        qpos, qvel = state.physics.qpos, state.physics.qvel
+        torso = qpos[3:7]
+        target = jnp.asarray(TARGET)
+        to_target = (target - qpos[:3]).at[2].set(0.0)
+        roll, yaw = euler_xyz(torso)
+        return {
+            "height": qpos[2],
+            "vel_loc": quat.rotate(quat.conj(torso), qvel[:3]),
+            "angvel_loc": qvel[3:6],  # MuJoCo's free joint: already in the body frame
+            "yaw": yaw,
+            "roll": roll,
+            "angle_to_target": jnp.arctan2(target[2] - qpos[2], target[0] - qpos[0]) - yaw,
+            "up_proj": quat.rotate(torso, jnp.array([0.0, 0.0, 1.0]))[2],
+            "heading_proj": quat.rotate(torso, jnp.array([1.0, 0.0, 0.0])) @ (to_target / jnp.linalg.norm(to_target)),
+            "dof_pos": (2.0 * qpos[7:] - self.upper - self.lower) / (self.upper - self.lower),
+            "dof_vel": self.config.dof_vel_scale * qvel[6:],
+        }
+
+    def observe(self, state: AntState) -> jax.Array:
+        p = self._parts(state)
+        scalars = jnp.stack([p["yaw"], p["roll"], p["angle_to_target"], p["up_proj"], p["heading_proj"]])
+        parts = [p["height"][None], p["vel_loc"], p["angvel_loc"], scalars, p["dof_pos"], p["dof_vel"],
+                 self.config.contact_force_scale * state.foot_forces, state.action]
+        return jnp.concatenate([x.astype(jnp.float32) for x in parts])
+
+    def step(self, state: AntState, action: jax.Array) -> TaskStep:
+        c = self.config
+        physics, data = self.sim.step(state.physics, action * c.power_scale)
+        potential = self.potential(physics.qpos)
+        new = AntState(physics, potential, action, data.sensordata.astype(jnp.float32))
+        p = self._parts(new)
+        heading = c.heading_weight * jnp.minimum(p["heading_proj"] / 0.8, 1.0)
+        upright = jnp.where(p["up_proj"] > 0.93, c.up_weight, 0.0)
+        energy = jnp.sum(jnp.abs(action * p["dof_vel"]))
+        at_limit = jnp.sum(p["dof_pos"] > 0.99)
+        reward = (potential - state.potential + c.alive_reward + upright + heading
+                  - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
+        fell = p["height"] < c.termination_height
+        reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)
+        time = jnp.maximum(physics.time, 1e-6)
+        extras = {
+            "forward_speed": physics.qvel[0].astype(jnp.float32),  # m/s, the torso's world x velocity
+            "episode_forward_speed": (physics.qpos[0] / time).astype(jnp.float32),  # m/s since the episode began
+        }
+        return TaskStep(new, self.observe(new), reward, fell, extras)
+
+    def init_metrics(self) -> dict:
+        return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
+
+    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
+        """A running average over finished episodes of each one's mean forward speed [m/s]."""
+        speed = average_over_finished(metrics["mean_forward_speed"], done, extras["episode_forward_speed"],
+                                      self.config.forward_speed_average)
+        return {"mean_forward_speed": speed}
