@@ -90,6 +90,14 @@ def test_install_lines_install_from_the_clone_with_cpu_torch_pinned(doc):
             assert "torch==2.13.0" in line, line
 
 
+def test_readme_env_table_is_the_registry_table():
+    import gpu_envs
+    from gpu_envs.tasks.registry import env_table
+
+    table = env_table(gpu_envs.ENV_IDS)
+    assert table in (ROOT / "README.md").read_text(), f"README.md's env table should read:\n{table}"
+
+
 def test_import_registers_the_envs():
     import gymnasium as gym
 

@@ -24,10 +24,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 
 from ..camera import CameraDefaults
-from ..sim import PhysicsState
+from ..sim import AssetError, PhysicsState, load_model, resolve_asset
 from . import quat
 from .base import Task, TaskStep, average_over_finished
 from .config import TaskConfig, param
@@ -58,6 +59,20 @@ class AntConfig(TaskConfig):
     reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
     reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
     forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
+
+
+def load_ant(path) -> mujoco.MjModel:
+    """The ant model at `path`; `AssetError` unless it has what the task reads and drives: a free
+    joint then 8 hinges, 8 actuators, and 24 sensor values (force and torque at each of 4 feet)."""
+    model = load_model(path)
+    J = mujoco.mjtJoint
+    layout = (model.njnt == 9 and model.jnt_type[0] == J.mjJNT_FREE
+              and all(t == J.mjJNT_HINGE for t in model.jnt_type[1:]))
+    if not (layout and model.nu == 8 and model.nsensordata == 24):
+        raise AssetError(f"{path} is not an ant model: it needs a free joint then 8 hinge joints, 8 actuators and "
+                         f"24 sensor values (a force and a torque sensor on each of the 4 feet); it has "
+                         f"{model.njnt} joint(s), {model.nu} actuator(s) and {model.nsensordata} sensor value(s)")
+    return model
 
 
 class AntState(NamedTuple):
@@ -93,6 +108,9 @@ class AntTask(Task):
         self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))  # hips 0, ankles at +-30 deg
         self.gear = jnp.asarray(m.actuator_gear[:, 0], jnp.float32)
         self._initial = self.sim.initial_state()
+
+    def load_model(self) -> mujoco.MjModel:
+        return load_ant(resolve_asset(self.config.asset))
 
     def potential(self, qpos: jax.Array) -> jax.Array:
         """-(horizontal distance to the target) / dt: its change over a step is the speed toward it."""
