@@ -1,13 +1,15 @@
 """Shared fixtures: each distinct env config compiles once per test session (CPU backend)."""
 
+import importlib.util
 import os
 import tempfile
+from pathlib import Path
 
 import gymnasium as gym
 import jax
 import pytest
 
-import gpu_envs  # noqa: F401
+import gpu_envs
 
 # Envs made without device= run on JAX's CPU backend, as in CI; GPU tests ask for "cuda".
 jax.config.update("jax_default_device", jax.devices("cpu")[0])
@@ -19,6 +21,22 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs",
                   float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
+
+
+def _load_example_task():
+    """examples/custom_task/reacher.py imported from its file, as a user's own module would be
+    (it registers MyReacher-v0 when it runs)."""
+    path = Path(__file__).resolve().parent.parent / "examples" / "custom_task" / "reacher.py"
+    spec = importlib.util.spec_from_file_location("reacher_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXAMPLE_TASK = _load_example_task()
+EXAMPLE_ENV_ID = "MyReacher-v0"
+# what the contract test runs over: every env gpu_envs ships, and a task defined outside it
+CONTRACT_ENV_IDS = gpu_envs.ENV_IDS + (EXAMPLE_ENV_ID,)
 
 NUM_ENVS = 4
 AUTORESET_MODES = ("same_step", "next_step", "disabled")

@@ -1,5 +1,5 @@
-"""The contract every registered env keeps, run over `gpu_envs.ENV_IDS` (a new env is covered
-without new test code): spaces and dtypes, gymnasium's three autoreset modes, determinism,
+"""The contract every registered env keeps, run over `gpu_envs.ENV_IDS` and a task defined
+outside the package (a new env is covered without new test code): spaces and dtypes, gymnasium's three autoreset modes, determinism,
 finite outputs, kept outputs unchanged, and the bad-input table of docs/env_api.md."""
 
 import copy
@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import gpu_envs
-from conftest import AUTORESET_MODES, CONTRACT_EPISODE_STEPS as K, CONTRACT_NUM_ENVS as N
+from conftest import AUTORESET_MODES, CONTRACT_ENV_IDS, CONTRACT_EPISODE_STEPS as K, CONTRACT_NUM_ENVS as N
 
-ids = pytest.mark.parametrize("env_id", gpu_envs.ENV_IDS)
+ids = pytest.mark.parametrize("env_id", CONTRACT_ENV_IDS)
 
 
 def _zeros(env):
