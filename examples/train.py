@@ -1,6 +1,7 @@
 """Train a PPO policy on a gpu_envs task with rl_games (default), skrl or Stable-Baselines3.
 
     python examples/train.py task=Cartpole
+    python examples/train.py task=Ant                     # rl_games, 4096 envs; train.library=skrl|sb3 too
     python examples/train.py task=AllegroHand num_envs=16 train.params.config.minibatch_size=16
     python examples/train.py task=Cartpole train.library=sb3 max_iterations=50
     python examples/train.py task=Cartpole test=True checkpoint=runs/Cartpole_<date>_<time>/nn/Cartpole.pth

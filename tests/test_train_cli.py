@@ -1,10 +1,12 @@
 """examples/train.py and gpu_envs.train: each library trains Cartpole for 2 iterations from the
 command line, every run writes to its own folder, checkpoints round-trip (resume and replay),
-Hydra overrides resolve, and loading the trainers leaves other libraries as they were."""
+Hydra overrides resolve, the Ant trains with its metric on the progress line, and loading the
+trainers leaves other libraries as they were."""
 
 import datetime
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -17,9 +19,9 @@ EXAMPLES = ROOT / "examples"
 SHIPPED_CHECKPOINT = EXAMPLES / "checkpoints" / "Cartpole.pth"  # rl_games, saved at iteration 150
 
 
-def run_cli(*overrides, tmp_path, launcher=(), check=True):
-    cmd = [sys.executable, *launcher, str(EXAMPLES / "train.py"), "task=Cartpole", "sim_device=cpu", "num_envs=16",
-           "seed=0", f"train_dir={tmp_path}", *overrides]
+def run_cli(*overrides, tmp_path, launcher=(), check=True, task="Cartpole", num_envs=16):
+    cmd = [sys.executable, *launcher, str(EXAMPLES / "train.py"), f"task={task}", "sim_device=cpu",
+           f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}", *overrides]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
                          env={**env, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax")})
@@ -115,6 +117,39 @@ def test_overrides_resolve_like_isaacgymenvs():
 
     env_params = AllegroHandConfig(**resolved["task"]["env"]["params"])  # every key is an env parameter
     assert env_params.timestep * env_params.substeps == pytest.approx(1 / 30)  # the reference's 30 Hz control
+
+
+def test_ant_config_is_isaacgymenvs_antppo():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from gpu_envs.tasks.ant import AntConfig
+    from gpu_envs.train.config import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
+        cfg = OmegaConf.to_container(compose("config", overrides=["task=Ant"]), resolve=True)
+    assert cfg["task"]["env"]["id"] == "GpuAnt-v0" and cfg["train"]["library"] == "rl_games"
+    AntConfig(**cfg["task"]["env"]["params"])  # every key is an env parameter
+    p = cfg["train"]["params"]["config"]
+    assert cfg["train"]["params"]["network"]["mlp"]["units"] == [256, 128, 64]
+    assert (p["name"], p["max_epochs"], p["horizon_length"], p["mini_epochs"]) == ("Ant", 500, 16, 4)
+    assert (cfg["task"]["env"]["numEnvs"] * p["horizon_length"]) % p["minibatch_size"] == 0
+
+
+@pytest.mark.slow
+def test_ant_trains_with_its_forward_speed_on_the_progress_line(tmp_path):
+    """One rl_games iteration (the default library) of 4 envs, episodes cut to 8 steps so that
+    some finish: the progress line and TensorBoard carry the task's metric, mean_forward_speed."""
+    out = run_cli("max_iterations=1", "+task.env.params.max_episode_steps=8", tmp_path=tmp_path, task="Ant",
+                  num_envs=4)
+    assert "rl_games imported" in out and "creating GpuAnt-v0 with 4 envs" in out
+    line, = [line for line in out.splitlines() if line.startswith("it     1/1")]
+    assert re.search(r"\| return +-?\d+\.\d\d \| length +8\.0 \| mean forward speed +-?\d+\.\d\d m/s \|", line), line
+    assert "consecutive successes" not in line
+    run, = pathlib.Path(tmp_path).glob("Ant_*")
+    events = b"".join(f.read_bytes() for f in run.glob("summaries/events.out.tfevents.*"))
+    assert b"mean_forward_speed/step" in events and b"mean_forward_speed/iter" in events
 
 
 def test_unknown_library_is_refused(tmp_path):

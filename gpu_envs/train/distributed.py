@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 
 import torch
 import torch.distributed as dist
@@ -67,27 +68,28 @@ class MetricReducer:
     """Averages one iteration's progress metrics over ranks, in one all_reduce.
 
     Every rank calls `reduce` at the same point of every iteration (a collective), with its own
-    sums of finished-episode returns and lengths, its episode count, its consecutive-successes
-    value and whether it has run past max_time; all get the global means back, and `time_up`
-    when any rank is past its limit, so all ranks stop together.
+    sums of finished-episode returns and lengths, its episode count, the task's metrics (the
+    same names on every rank: the keys of `task.init_metrics()`) and whether it has run past
+    max_time; all get the global sums and mean metrics back, and `time_up` when any rank is
+    past its limit, so all ranks stop together.
     """
 
     def __init__(self, ranks: Ranks, device):
         self.ranks = ranks
         self.device = device
 
-    def reduce(self, return_sum: float, length_sum: float, episodes: float, consecutive_successes: float | None,
-               time_up: bool) -> tuple[float, float, float, float | None, bool]:
-        """-> (episodes, return sum, length sum, mean consecutive successes, time_up) over all ranks."""
-        cs = 0.0 if consecutive_successes is None else float(consecutive_successes)
-        values = [return_sum, length_sum, episodes, cs, float(time_up)]
+    def reduce(self, return_sum: float, length_sum: float, episodes: float, metrics: Mapping[str, float] | None,
+               time_up: bool) -> tuple[float, float, float, dict[str, float], bool]:
+        """-> (episodes, return sum, length sum, each metric's mean, time_up) over all ranks."""
+        names = list(metrics or {})
+        values = [return_sum, length_sum, episodes, float(time_up), *(float(metrics[k]) for k in names)]
         if self.ranks.distributed:
             tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
             values = tensor.tolist()
-            values[3] /= self.ranks.world_size
-        r, length, n, cs, up = values
-        return n, r, length, (None if consecutive_successes is None else cs), up > 0
+            values[4:] = [v / self.ranks.world_size for v in values[4:]]
+        r, length, n, up = values[:4]
+        return n, r, length, dict(zip(names, values[4:])), up > 0
 
 
 def report_sync(ranks: Ranks, module: torch.nn.Module) -> None:

@@ -4,6 +4,43 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
+
+import torch
+
+# How the progress line shows a task's metrics (keys of `task.init_metrics()`): name -> (label,
+# unit). A metric not listed here shows as its name with spaces for underscores, without a unit.
+METRIC_LABELS = {
+    "consecutive_successes": ("consecutive successes", ""),  # GpuAllegroHand-v0
+    "mean_forward_speed": ("mean forward speed", "m/s"),  # GpuAnt-v0
+}
+
+
+def task_metric_names(env) -> tuple[str, ...]:
+    """The scalar metrics the task of `env` (a gpu_envs vector env, or a wrapper of one) declares:
+    the keys of its `task.init_metrics()`, each a 0-d tensor in every step's infos (none for
+    Cartpole)."""
+    return tuple(env.unwrapped.task.init_metrics())
+
+
+def read_metrics(latest: Mapping) -> dict[str, float]:
+    """The task's metrics as floats, from their latest values (0-d tensors or arrays as the
+    step's infos hold them), read to the host in one copy."""
+    if not latest:
+        return {}
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in latest.values()])
+    return dict(zip(latest, values.tolist()))
+
+
+def metric_label(name: str) -> tuple[str, str]:
+    """(label, unit) of the metric `name` on the progress line; unit '' where it has none."""
+    return METRIC_LABELS.get(name, (name.replace("_", " "), ""))
+
+
+def format_metric(name: str, value: float) -> str:
+    """One metric as the progress line shows it, e.g. 'mean forward speed  2.87 m/s'."""
+    label, unit = metric_label(name)
+    return f"{label} {value:5.2f}" + (f" {unit}" if unit else "")
 
 
 def say(message: str, start: float) -> None:
@@ -17,8 +54,9 @@ class TimeLimitReached(KeyboardInterrupt):
 
 class Progress:
     """Prints one line per iteration: iteration, env steps/s since the previous line (env and
-    learner), mean return and length of recent episodes, consecutive successes where the task
-    reports them (AllegroHand), and wall time since the start."""
+    learner), mean return and length of recent episodes, the task's metrics (its
+    `init_metrics()` keys, e.g. AllegroHand's consecutive successes, Ant's mean forward speed;
+    Cartpole has none), and wall time since the start."""
 
     def __init__(self, max_iterations: int, num_envs: int, start: float | None = None,
                  max_time: float | None = None, verbose: bool = True):
@@ -45,8 +83,10 @@ class Progress:
         return self.max_time is not None and time.perf_counter() - self.start >= self.max_time
 
     def update(self, iteration: int, env_steps: int, mean_return: float, mean_length: float,
-               consecutive_successes: float | None = None, stop: bool | None = None) -> None:
-        """Record and print one iteration; raises TimeLimitReached when `stop` (None: `time_up()`)."""
+               metrics: Mapping[str, float] | None = None, stop: bool | None = None) -> None:
+        """Record and print one iteration; raises TimeLimitReached when `stop` (None: `time_up()`).
+
+        metrics: the task's metrics by name (their latest values), shown in the given order."""
         now = time.perf_counter()
         elapsed = now - self.start
         rate = (env_steps - self._mark[0]) / max(now - self._mark[1], 1e-9)  # since the previous line
@@ -55,11 +95,11 @@ class Progress:
             self.best_return = max(self.best_return, mean_return)
         self.last = {"iteration": iteration, "env_steps": env_steps, "elapsed_s": elapsed,
                      "mean_return": mean_return, "mean_length": mean_length,
-                     "consecutive_successes": consecutive_successes}
+                     "metrics": dict(metrics or {})}
         line = (f"it {iteration:>5}/{self.max_iterations} | {rate:>12,.0f} env steps/s | "
                 f"return {mean_return:9.2f} | length {mean_length:6.1f}")
-        if consecutive_successes is not None:
-            line += f" | consecutive successes {consecutive_successes:5.2f}"
+        for name, value in (metrics or {}).items():
+            line += f" | {format_metric(name, value)}"
         if self.verbose:
             print(line + f" | {elapsed:7.1f} s", flush=True)
         if self.time_up() if stop is None else stop:

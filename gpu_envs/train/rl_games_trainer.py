@@ -15,7 +15,7 @@ from gpu_envs.wrappers.rl_games import RlGamesVecEnv, registered_instance
 
 from .distributed import MetricReducer, report_sync
 from .graphed_update import GraphedA2CAgent
-from .progress import Progress, TimeLimitReached, progress_for
+from .progress import Progress, TimeLimitReached, progress_for, read_metrics, task_metric_names
 from .resume import check_resume
 from .rollout import SyncFreeRollout
 from .run import Run
@@ -30,42 +30,45 @@ class ProgressObserver(AlgoObserver):
     """Feeds rl_games' per-epoch statistics to the progress line and TensorBoard.
 
     After each rollout (`after_steps`, on every rank) the recent-episode statistics and the
-    consecutive-successes metric are averaged over ranks and max_time is checked for all
-    of them at once; rank 0 prints and logs them (`after_print_stats`, rank 0 only).
+    task's metrics (`metric_names`: the keys of `task.init_metrics()`, 0-d tensors in every
+    step's infos) are averaged over ranks and max_time is checked for all of them at once;
+    rank 0 prints them and logs each metric as `<name>/step` and `<name>/iter`
+    (`after_print_stats`, rank 0 only).
     """
 
-    def __init__(self, progress: Progress, reducer: MetricReducer):
+    def __init__(self, progress: Progress, reducer: MetricReducer, metric_names: tuple[str, ...] = ()):
         super().__init__()
         self.progress = progress
         self.reducer = reducer
-        self.consecutive_successes = None
-        self.means = (math.nan, math.nan, None)  # return, length, consecutive successes over ranks
+        self.metric_names = tuple(metric_names)
+        self.metrics = {}  # name -> the latest step's value (a device tensor, read once per iteration)
+        self.means = (math.nan, math.nan, {})  # return, length, metrics over ranks
 
     def after_init(self, algo):
         self.algo = algo
 
     def process_infos(self, infos, done_indices):
-        if isinstance(infos, dict) and "consecutive_successes" in infos:
-            self.consecutive_successes = infos["consecutive_successes"]
+        if isinstance(infos, dict):
+            self.metrics.update((name, infos[name]) for name in self.metric_names if name in infos)
 
     def after_steps(self):
         algo = self.algo
         n = float(algo.game_rewards.current_size)  # rl_games keeps a window of the latest episodes
         r = float(algo.game_rewards.get_mean()[0]) * n if n else 0.0
         length = float(algo.game_lengths.get_mean()) * n if n else 0.0
-        cs = None if self.consecutive_successes is None else float(self.consecutive_successes)
-        n, r, length, cs, stop = self.reducer.reduce(r, length, n, cs, self.progress.time_up())
-        self.means = (r / n if n else math.nan, length / n if n else math.nan, cs)
+        latest = {name: self.metrics[name] for name in self.metric_names if name in self.metrics}
+        n, r, length, metrics, stop = self.reducer.reduce(r, length, n, read_metrics(latest), self.progress.time_up())
+        self.means = (r / n if n else math.nan, length / n if n else math.nan, metrics)
         if stop:
             raise TimeLimitReached(f"max_time={self.progress.max_time:g} s reached")
 
     def after_print_stats(self, frame, epoch_num, total_time):
-        mean_return, mean_length, cs = self.means
-        if cs is not None:
-            self.algo.writer.add_scalar("consecutive_successes/step", cs, frame)
-            self.algo.writer.add_scalar("consecutive_successes/iter", cs, epoch_num)
+        mean_return, mean_length, metrics = self.means
+        for name, value in metrics.items():
+            self.algo.writer.add_scalar(f"{name}/step", value, frame)
+            self.algo.writer.add_scalar(f"{name}/iter", value, epoch_num)
         # rl_games passes the env steps before this iteration's; its own count has them
-        self.progress.update(epoch_num, self.algo.frame, mean_return, mean_length, cs, stop=False)
+        self.progress.update(epoch_num, self.algo.frame, mean_return, mean_length, metrics, stop=False)
 
 
 class DeterministicPolicy(torch.nn.Module):
@@ -124,7 +127,7 @@ def _runner(env, cfg, directory: str | None, observer: AlgoObserver) -> Runner:
 def create_agent(env, cfg, run: Run, progress: Progress) -> TrainerAgent:
     """rl_games' training agent for `env` (already compiled) and `cfg`'s train config; its
     checkpoints and TensorBoard logs go to `run.directory` (nn/, summaries/)."""
-    observer = ProgressObserver(progress, MetricReducer(run.ranks, env.device))
+    observer = ProgressObserver(progress, MetricReducer(run.ranks, env.device), task_metric_names(env))
     runner = _runner(env, cfg, run.directory, observer)
     with registered_instance(cfg.task.env.id, RlGamesVecEnv(env, seed=cfg.seed)):
         return runner.algo_factory.create(runner.algo_name, base_name="run", params=runner.params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 
+import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
@@ -19,16 +20,40 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gpu_envs.wrappers.sb3 import Sb3VecEnv
 
-from .progress import Progress, progress_for
+from .progress import Progress, progress_for, task_metric_names
 from .run import Run
 
 
-class ProgressCallback(BaseCallback):
-    """One progress line per rollout (= iteration), with consecutive successes if reported."""
+class MetricsTap(gym.vector.VectorWrapper):
+    """Hands a gpu_envs env on to Sb3VecEnv unchanged and keeps the task's metrics (the keys of
+    `task.init_metrics()`) from the latest step's infos, which Sb3VecEnv does not pass to SB3.
+    Attributes it does not define come from the wrapped env, as Sb3VecEnv expects."""
 
-    def __init__(self, progress: Progress):
+    def __init__(self, env):
+        super().__init__(env)
+        self.metric_names = task_metric_names(env)
+        self.latest: dict[str, float] = {}
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.env, name)
+
+    def step_numpy(self, actions):
+        out = self.env.step_numpy(actions)
+        infos = out[4]
+        self.latest = {name: float(infos[name]) for name in self.metric_names if name in infos}
+        return out
+
+
+class ProgressCallback(BaseCallback):
+    """One progress line per rollout (= iteration), with the task's metrics from `tap` (also
+    recorded in SB3's TensorBoard log as `task/<name>`)."""
+
+    def __init__(self, progress: Progress, tap: MetricsTap | None = None):
         super().__init__()
         self.progress = progress
+        self.tap = tap
         self.iteration = 0
 
     def _on_step(self) -> bool:
@@ -39,7 +64,10 @@ class ProgressCallback(BaseCallback):
         episodes = list(self.model.ep_info_buffer)
         mean_return = float(np.mean([e["r"] for e in episodes])) if episodes else math.nan
         mean_length = float(np.mean([e["l"] for e in episodes])) if episodes else math.nan
-        self.progress.update(self.iteration, self.num_timesteps, mean_return, mean_length)
+        metrics = dict(self.tap.latest) if self.tap is not None else {}
+        for name, value in metrics.items():
+            self.logger.record(f"task/{name}", value)
+        self.progress.update(self.iteration, self.num_timesteps, mean_return, mean_length, metrics)
 
 
 def _venv(env, cfg, training: bool) -> VecNormalize:
@@ -57,7 +85,7 @@ def _model(venv, cfg, device, directory: str) -> PPO:
         "MlpPolicy", venv, n_steps=p.horizon_length, batch_size=min(p.minibatch_size, batch), n_epochs=p.mini_epochs,
         learning_rate=float(p.learning_rate), gamma=p.gamma, gae_lambda=p.tau, clip_range=p.e_clip,
         clip_range_vf=p.e_clip if p.clip_value else None, ent_coef=p.entropy_coef, vf_coef=p.critic_coef / 4,
-        max_grad_norm=p.grad_norm,
+        max_grad_norm=p.grad_norm if p.truncate_grads else math.inf,  # rl_games clips only with truncate_grads
         policy_kwargs={"net_arch": list(cfg.train.params.network.mlp.units), "activation_fn": torch.nn.ELU},
         tensorboard_log=directory, seed=cfg.seed, device=device, verbose=0,
     )
@@ -68,7 +96,8 @@ def train(env, cfg, run: Run) -> str:
     checkpoint. Ctrl-C saves one and stops."""
     p = cfg.train.params.config
     progress = progress_for(cfg, env.num_envs, start=run.start)
-    venv = _venv(env, cfg, training=True)
+    tap = MetricsTap(env)
+    venv = _venv(tap, cfg, training=True)
     if cfg.checkpoint:
         model = PPO.load(cfg.checkpoint, env=venv, tensorboard_log=run.directory)
         progress.resume_from(model.num_timesteps)
@@ -78,7 +107,7 @@ def train(env, cfg, run: Run) -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{p.name}.zip")
     try:
-        model.learn(int(p.max_epochs) * env.num_envs * p.horizon_length, callback=ProgressCallback(progress),
+        model.learn(int(p.max_epochs) * env.num_envs * p.horizon_length, callback=ProgressCallback(progress, tap),
                     reset_num_timesteps=not cfg.checkpoint)
     except KeyboardInterrupt as err:
         path = os.path.join(directory, f"{p.name}_interrupted.zip")

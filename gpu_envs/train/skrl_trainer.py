@@ -21,7 +21,7 @@ from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_m
 from gpu_envs.wrappers.skrl import SkrlVecEnv
 
 from .distributed import MetricReducer, Ranks, init_process_group, report_sync
-from .progress import Progress, progress_for
+from .progress import Progress, progress_for, task_metric_names
 from .run import Run
 
 _DISTRIBUTED_FIELDS = ("_rank", "_local_rank", "_world_size", "_is_distributed")
@@ -52,16 +52,20 @@ def skrl_distributed(ranks: Ranks, device) -> Iterator[None]:
 
 class TrackedEnv(SkrlVecEnv):
     """SkrlVecEnv that sums finished episodes on the device and prints a progress line every
-    `rollouts` steps (one host sync per iteration; in a multi-GPU run, one all_reduce)."""
+    `rollouts` steps (one host sync per iteration; in a multi-GPU run, one all_reduce), with
+    the task's metrics (the keys of `task.init_metrics()`) as the iteration's last step reports
+    them. With `agent` set (an skrl agent that writes TensorBoard logs), each metric is also
+    logged there as `Task / <name>`."""
 
     def __init__(self, env, seed, progress: Progress, rollouts: int, reducer: MetricReducer | None = None):
         super().__init__(env, seed=seed)
         self.progress, self.rollouts = progress, rollouts
         self.reducer = reducer or MetricReducer(Ranks(), self.device)
+        self.metric_names = task_metric_names(env)
+        self.agent = None
         self.steps = 0
         self._sums = torch.zeros(3, device=self.device)  # returns, lengths, episodes
         self._recent = (math.nan, math.nan)
-        self._cs = None
 
     def step(self, actions):
         out = super().step(actions)
@@ -69,17 +73,21 @@ class TrackedEnv(SkrlVecEnv):
         done = infos["_episode"]
         self._sums += torch.stack([infos["episode"]["r"][done].sum(), infos["episode"]["l"][done].sum().float(),
                                    done.sum().float()])
-        self._cs = infos.get("consecutive_successes")
         self.steps += 1
         if self.steps % self.rollouts == 0:
-            r, length, n = self._sums.tolist()
-            cs = None if self._cs is None else float(self._cs)
-            n, r, length, cs, stop = self.reducer.reduce(r, length, n, cs, self.progress.time_up())
+            # the sums and this step's metrics reach the host in one copy
+            values = torch.cat([self._sums, *(infos[k].float().reshape(1) for k in self.metric_names)]).tolist()
+            r, length, n = values[:3]
+            n, r, length, metrics, stop = self.reducer.reduce(r, length, n, dict(zip(self.metric_names, values[3:])),
+                                                              self.progress.time_up())
             if n > 0:
                 self._recent = (r / n, length / n)
             self._sums.zero_()
+            if self.agent is not None and self.agent.write_interval > 0:  # skrl writes them after this step
+                for name, value in metrics.items():
+                    self.agent.track_data(f"Task / {name}", value)
             env_steps = self.steps * self.num_envs * self.reducer.ranks.world_size
-            self.progress.update(self.steps // self.rollouts, env_steps, *self._recent, cs, stop=stop)
+            self.progress.update(self.steps // self.rollouts, env_steps, *self._recent, metrics, stop=stop)
         return out
 
 
@@ -108,7 +116,8 @@ def _agent(env, cfg, directory: str | None) -> tuple[PPO, PPO_CFG]:
         observation_preprocessor_kwargs={"size": env.observation_space, "device": env.device},
         value_preprocessor=RunningStandardScaler if p.normalize_value else None,
         value_preprocessor_kwargs={"size": 1, "device": env.device},
-        grad_norm_clip=p.grad_norm, ratio_clip=p.e_clip, value_clip=p.e_clip if p.clip_value else 0.0,
+        grad_norm_clip=p.grad_norm if p.truncate_grads else 0.0,  # rl_games clips only with truncate_grads
+        ratio_clip=p.e_clip, value_clip=p.e_clip if p.clip_value else 0.0,
         entropy_loss_scale=p.entropy_coef, value_loss_scale=p.critic_coef / 2,
         rewards_shaper=lambda rewards, *args, **kwargs: rewards * scale,
         time_limit_bootstrap=p.value_bootstrap,
@@ -133,6 +142,7 @@ def train(env, cfg, run: Run) -> str:
         progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main)
         tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length, MetricReducer(ranks, env.device))
         agent, agent_cfg = _agent(tracked, cfg, run.directory)
+        tracked.agent = agent
         if cfg.checkpoint:
             agent.load(cfg.checkpoint)
         trainer_cfg = {"timesteps": int(p.max_epochs) * p.horizon_length, "headless": True,
