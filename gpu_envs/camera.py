@@ -15,6 +15,9 @@ class CameraDefaults:
     lookat: the point of one env the camera aims at [m].
     distance: camera distance from `lookat` for one env [m] (the grid adds to it).
     azimuth, elevation: MuJoCo free-camera angles [deg].
+    track: the name of a body the view follows in the ground plane (a robot that walks away), or
+        None for a fixed view. One env: the camera moves with the body. A grid: each env's copy
+        is drawn with the body at its cell's centre, so every robot stays in view.
     """
 
     spacing: tuple
@@ -22,6 +25,7 @@ class CameraDefaults:
     distance: float
     azimuth: float
     elevation: float
+    track: str | None = None
 
     @classmethod
     def framing(cls, mj_model: mujoco.MjModel) -> CameraDefaults:

@@ -152,6 +152,14 @@ class GridScene:
             self.camera.distance = max(dx * config.height / config.width, dy) / (2 * math.tan(half_fov))
         self.camera.azimuth = defaults.azimuth if config.azimuth is None else float(config.azimuth)
         self.camera.elevation = defaults.elevation if config.elevation is None else float(config.elevation)
+        self.lookat = self.camera.lookat.copy()
+        self.tracked = None if defaults.track is None else model.body(defaults.track).id
+
+    def _tracked_xy(self, data: mujoco.MjData) -> np.ndarray:
+        """The tracked body's (x, y, 0) in posed `data`; zeros when nothing is tracked."""
+        if self.tracked is None:
+            return np.zeros(3)
+        return np.array([data.xpos[self.tracked, 0], data.xpos[self.tracked, 1], 0.0])
 
     def pose(self, data: mujoco.MjData, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
         """Put one env's positions into `data` and compute what drawing needs (no dynamics)."""
@@ -173,18 +181,31 @@ class GridScene:
     def update(self, qpos: np.ndarray, mocap_pos: np.ndarray, mocap_quat: np.ndarray) -> None:
         """Fill `self.scene` from the shown envs' state: qpos (k, nq), mocap_pos/quat (k, nmocap, 3|4)."""
         self.pose(self.data, qpos[0], mocap_pos[0], mocap_quat[0])
+        first = self._tracked_xy(self.data)
+        if self.count == 1:  # one env: the camera follows it over the ground
+            self.camera.lookat[:] = self.lookat + first
         mujoco.mjv_updateScene(self.model, self.data, self.option_first, self.perturb, self.camera,
                                mujoco.mjtCatBit.mjCAT_ALL, self.scene)
-        self.add_others(self.scene, qpos, mocap_pos, mocap_quat)
+        if self.count > 1:  # a grid: every env is drawn with its tracked body at its cell's centre
+            self._shift(self.scene, 0, -first)
+            first = np.zeros(3)
+        self.add_others(self.scene, qpos, mocap_pos, mocap_quat, anchor=first)
 
-    def add_others(self, scene: mujoco.MjvScene, qpos, mocap_pos, mocap_quat) -> None:
-        """Append envs 1..k-1 to `scene`, each shifted to its grid cell."""
+    def add_others(self, scene: mujoco.MjvScene, qpos, mocap_pos, mocap_quat, anchor=None) -> None:
+        """Append envs 1..k-1 to `scene`, each shifted to its grid cell. With a tracked body,
+        each env's body sits at its cell's centre plus `anchor` (x, y, 0) (env 0's body where
+        env 0 is drawn where it is, as in the live viewer; default)."""
+        if anchor is None:
+            anchor = np.zeros(3)
+            if self.tracked is not None and len(qpos):
+                self.pose(self.data, qpos[0], mocap_pos[0], mocap_quat[0])
+                anchor = self._tracked_xy(self.data)
         for env in range(1, min(self.count, len(qpos))):
             self.pose(self.data, qpos[env], mocap_pos[env], mocap_quat[env])
             start = scene.ngeom
             mujoco.mjv_addGeoms(self.model, self.data, self.option_rest, self.perturb,
                                 mujoco.mjtCatBit.mjCAT_ALL, scene)
-            self._shift(scene, start, self.offsets[env])
+            self._shift(scene, start, self.offsets[env] + anchor - self._tracked_xy(self.data))
 
 
 def render_grid(env):

@@ -6,11 +6,12 @@ import sys
 from collections.abc import Sequence
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 import torch
 
-from gpu_envs.render import EnvFrames, RenderConfig, gl_unavailable, grid_shape, render_grid
+from gpu_envs.render import EnvFrames, GridScene, RenderConfig, gl_unavailable, grid_shape, render_grid
 from gpu_envs.video import RecordVideo, VideoWriter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -365,3 +366,24 @@ def test_play_names_a_checkpoint_that_is_not_torchscript(tmp_path):
     torch.save({"model": {}}, bad)
     done = _play("--checkpoint", str(bad), "--steps", "1", "--frame", str(tmp_path / "f.png"))
     assert done.returncode != 0 and "is not a TorchScript policy" in done.stderr
+
+
+def _scene_geom_xy(scene) -> np.ndarray:
+    return np.array([scene.geoms[i].pos[:2] for i in range(scene.ngeom)
+                     if scene.geoms[i].type != mujoco.mjtGeom.mjGEOM_PLANE])
+
+
+def test_a_tracked_body_keeps_each_walking_robot_in_its_grid_cell():
+    from gpu_envs.sim import asset_path
+    from gpu_envs.tasks.ant import AntTask, load_ant
+
+    model = load_ant(asset_path("ant.xml"))
+    grid = GridScene(model, 2, RenderConfig(width=64, height=48), AntTask.camera)
+    qpos = np.tile(model.qpos0, (2, 1))
+    qpos[:, 2] = 0.44
+    qpos[1, :2] = (50.0, -20.0)  # env 1 has walked far from its cell
+    grid.update(qpos, np.zeros((2, 0, 3)), np.zeros((2, 0, 4)))
+    xy = _scene_geom_xy(grid.scene)
+    cell = np.abs(xy - grid.offsets[1][:2]).max(axis=1) < 1.0  # within one ant's reach of cell 1's centre
+    home = np.abs(xy).max(axis=1) < 1.0
+    assert np.all(cell | home) and cell.sum() == home.sum() > 0

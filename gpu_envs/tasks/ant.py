@@ -97,8 +97,9 @@ class AntTask(Task):
     """IsaacGymEnvs Ant: a four-legged robot runs toward a target along +x."""
 
     Config = AntConfig
-    # seen from the side (-y) and above; ants side by side along x, rows along y
-    camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0)
+    # seen from the side (-y) and above, following each ant's torso over the ground
+    camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0,
+                            track="torso")
 
     def __init__(self, config: AntConfig | None = None, *, backend: str = "jax", device=None):
         super().__init__(config, backend=backend, device=device)
