@@ -40,9 +40,10 @@ NUMPY_ONLY = {"NormalizeReward", "FlattenObservation", "RescaleObservation", "No
               "RecordEpisodeStatistics", "RecordEpisodeStatistics(stats_key)", "DictInfoToList"}
 
 
-def refusals(name: str, outputs: str, mode: str, scalar_infos: bool) -> list[str]:
+def refusals(name: str, outputs: str, mode: str, scalar_infos: bool, bounded: bool = True) -> list[str]:
     """Every reason (name, outputs, mode) does not work, as docs/env_api.md says; [] where it works.
-    scalar_infos: the env reports task-wide scalars in its infos."""
+    scalar_infos: the env reports task-wide scalars in its infos; bounded: its observation
+    space has finite bounds."""
     reasons = []
     if outputs == "torch" and name in NUMPY_ONLY:
         reasons.append("gymnasium computes with numpy on the outputs")
@@ -54,6 +55,8 @@ def refusals(name: str, outputs: str, mode: str, scalar_infos: bool) -> list[str
         reasons.append("the env's own infos['episode'] is there: pass stats_key")
     if name == "DictInfoToList" and scalar_infos:
         reasons.append("gymnasium needs every info value per env")
+    if name == "RescaleObservation" and not bounded:
+        reasons.append("gymnasium needs finite observation bounds")
     return reasons
 
 
@@ -63,12 +66,20 @@ SHORT_REASONS = {"gymnasium computes with numpy on the outputs": "numpy",
 
 
 def expected_cell(name: str, outputs: str, mode: str) -> str:
-    """The docs table's cell: "yes", "yes*" (not where infos hold task-wide scalars) or
-    "no: <every remedy needed>", e.g. "no: numpy + NEXT_STEP"."""
+    """The docs table's cell: "yes", "yes*" (not where infos hold task-wide scalars), "yes**"
+    (not where the observation space is unbounded) or "no: <every remedy needed>", e.g.
+    "no: numpy + NEXT_STEP"."""
     reasons = refusals(name, outputs, mode, scalar_infos=False)
     if reasons:
         return "no: " + " + ".join(SHORT_REASONS[r] for r in reasons)
-    return "yes" if not refusals(name, outputs, mode, scalar_infos=True) else "yes*"
+    if refusals(name, outputs, mode, scalar_infos=True):
+        return "yes*"
+    return "yes**" if refusals(name, outputs, mode, scalar_infos=False, bounded=False) else "yes"
+
+
+def _is_bounded(env) -> bool:
+    space = env.single_observation_space
+    return bool(np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high)))
 
 
 def _has_scalar_infos(env) -> bool:
@@ -99,7 +110,7 @@ def _drive(wrapped, steps: int) -> None:
 @pytest.mark.parametrize("name", list(WRAPPERS))
 def test_wrapper_works_or_is_refused_as_documented(shared_env, env_id, mode, outputs, name):
     base = shared_env(env_id, mode)
-    reasons = refusals(name, outputs, mode, _has_scalar_infos(base))
+    reasons = refusals(name, outputs, mode, _has_scalar_infos(base), _is_bounded(base))
     env = _wrap(base, outputs)
     steps = CONTRACT_EPISODE_STEPS + 2  # across an episode boundary
     if not reasons:

@@ -29,7 +29,7 @@ def test_play_rejects_a_count_that_is_not_a_positive_integer(capsys, tmp_path, f
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--set", "foo=1"], "unknown parameter(s) ['foo'] for CartpoleConfig"),  # TypeError
+    (["--set", "foo=1"], "unknown parameter(s) ['foo'] for GpuCartpole-v0"),  # TypeError
     (["--set", "asset='missing.xml'"], "model file not found: missing.xml"),  # AssetError
     (["--set", "max_effort"], "env parameters take KEY=VALUE (got 'max_effort')"),
     (["--env", "NoSuchEnv-v0"], "Environment `NoSuchEnv` doesn't exist"),
