@@ -48,6 +48,23 @@ class StepOutput(NamedTuple):
     extras: dict  # task-specific values (see the task's docs): per env, or metric scalars
 
 
+# info keys the vector env itself writes (gymnasium's, and the adapters' "time_outs"); a task's
+# extras and metrics must not take them
+RESERVED_INFO_KEYS = frozenset({"final_obs", "_final_obs", "episode", "_episode", "nonfinite_action", "sim_unstable",
+                                "time_outs"})
+
+
+def check_info_names(task, extras: dict, metrics: dict) -> None:
+    """Raise `ValueError` naming the task when its extras or metrics take a reserved info key or
+    one another's names (either would silently replace a value in `infos`)."""
+    taken = sorted((set(extras) | set(metrics)) & RESERVED_INFO_KEYS)
+    shared = sorted(set(extras) & set(metrics))
+    if taken or shared:
+        what = (f"uses the reserved info key(s) {taken}" if taken else
+                f"has extras and metrics of the same name(s) {shared}")
+        raise ValueError(f"{type(task).__name__} {what}: rename them (reserved: {sorted(RESERVED_INFO_KEYS)})")
+
+
 def _select(mask: jax.Array, on_true, on_false):
     """Per-env `where` over two pytrees whose leaves have leading axis N."""
 
@@ -144,6 +161,7 @@ class BatchedEnv:
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
 
         metrics = task.update_metrics(state.metrics, done, extras)
+        check_info_names(task, extras, metrics)  # at trace time: no cost per step
         new_state = EnvState(
             task=task_state,
             key=key,

@@ -14,7 +14,8 @@ from ..camera import CameraDefaults
 from ..sim import AssetError, PhysicsState, Simulation, load_model, resolve_asset
 from .base import Task, TaskStep, average_over_finished
 from .config import TaskConfig, param
-from .registry import TaskSpec, env_ids, register_task, task_spec
+from .registry import TaskSpec, env_ids, register_task, task_spec, unregister_task
 
 __all__ = ["AssetError", "CameraDefaults", "PhysicsState", "Simulation", "Task", "TaskConfig", "TaskSpec",
-           "TaskStep", "average_over_finished", "env_ids", "load_model", "param", "register_task", "resolve_asset", "task_spec"]
+           "TaskStep", "average_over_finished", "env_ids", "load_model", "param", "register_task", "resolve_asset", "task_spec",
+           "unregister_task"]

@@ -29,6 +29,10 @@ from .config import TaskConfig
 
 # Fields every task config has: the shell reads them (`asset` only where `load_model` is not overridden).
 REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
+# Keyword arguments `gymnasium.make_vec` and the vector env take themselves: a config field of one
+# of these names could never be set
+RESERVED_CONFIG_NAMES = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode",
+                         "vectorization_mode", "vector_kwargs", "wrappers")
 
 
 class TaskStep(NamedTuple):
@@ -92,6 +96,10 @@ class Task:
             needed.append("asset")
         if needed:
             raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) needs the field(s) {needed}")
+        clashes = sorted(fields & set(RESERVED_CONFIG_NAMES))
+        if clashes:
+            raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) has field(s) {clashes}, which "
+                            f"make_vec takes itself; rename them (reserved: {list(RESERVED_CONFIG_NAMES)})")
         missing = [name for name in ("reset", "observe", "step") if getattr(cls, name) is getattr(Task, name)]
         if missing:
             raise TypeError(f"{cls.__name__} must define {missing}")
@@ -169,8 +177,10 @@ def average_over_finished(old: jax.Array, done: jax.Array, values: jax.Array, we
     """A running average of `values` (N,) over finished episodes, for `update_metrics`.
 
     The mean of `values` where `done` (N,) is True moves the average `old` (scalar) by `weight`
-    (in (0, 1]; 1 keeps only the newest); a step where nothing finished leaves it unchanged.
+    (in (0, 1]; 1 keeps only the newest); a step where nothing finished leaves it unchanged. An
+    `old` of NaN (nothing finished yet, where the task starts it so) takes the first mean as it is.
     """
     finished = jnp.sum(done)
     mean = jnp.sum(jnp.where(done, values, 0.0)) / jnp.maximum(finished, 1)
-    return jnp.where(finished > 0, weight * mean + (1 - weight) * old, old)
+    blended = jnp.where(jnp.isnan(old), mean, weight * mean + (1 - weight) * old)
+    return jnp.where(finished > 0, blended, old)

@@ -105,6 +105,14 @@ def register_with_gymnasium() -> None:
         _register_with_gymnasium(spec, replace=False)
 
 
+def unregister_task(env_id: str) -> None:
+    """Remove `env_id` from the registry and from gymnasium's (e.g. after a test, or to define
+    the task again under the same id with another class); `KeyError` if it is not registered."""
+    task_spec(env_id)
+    del _SPECS[env_id]
+    gym.registry.pop(env_id, None)
+
+
 def task_spec(env_id: str) -> TaskSpec:
     """The registered task `env_id`; `KeyError` listing the registered ids otherwise."""
     try:
