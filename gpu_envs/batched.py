@@ -84,7 +84,8 @@ class BatchedEnv:
             action, resets it and returns the first observation with reward 0 and no flags.
         DISABLED: nothing is reset by `step`; reset finished envs with `reset_where`.
     In every mode an env whose physics goes non-finite is reported `truncated` and
-    `sim_unstable`, with reward 0 and a zero observation in place of the non-finite one.
+    `sim_unstable`, with reward 0, a zero observation and zero extras in place of the
+    non-finite ones; the task's metrics do not count it.
     """
 
     def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP):
@@ -137,13 +138,13 @@ class BatchedEnv:
         unstable = ~stable
         reward = jnp.where(stable, result.reward, 0.0)
         last_obs = jnp.where(stable[:, None], result.obs, 0.0)
+        extras = _select(unstable, jax.tree.map(jnp.zeros_like, result.extras), result.extras)  # per env (N,)
 
         length = state.episode_length + 1
         ep_return = state.episode_return + reward
         terminated = result.terminated & stable
         truncated = (length >= task.max_episode_steps) & ~terminated | unstable
         skipped = state.needs_reset  # NEXT_STEP: these envs reset now instead of stepping
-        extras = result.extras  # per env (leading axis N)
         if mode == AutoresetMode.NEXT_STEP:
             terminated, truncated, unstable = terminated & ~skipped, truncated & ~skipped, unstable & ~skipped
             reward = jnp.where(skipped, 0.0, reward)
@@ -160,7 +161,8 @@ class BatchedEnv:
             task_state = _select(restart, fresh, result.state)
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
 
-        metrics = task.update_metrics(state.metrics, done, extras)
+        # envs whose physics went non-finite end their episode but hold no values to average
+        metrics = task.update_metrics(state.metrics, done & ~unstable, extras)
         check_info_names(task, extras, metrics)  # at trace time: no cost per step
         new_state = EnvState(
             task=task_state,

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import gymnasium as gym
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -311,3 +312,34 @@ def test_a_running_average_that_starts_at_nan_takes_the_first_finished_mean():
     assert float(first) == pytest.approx(2.0)
     assert float(average_over_finished(first, done, values * 2, 0.1)) == pytest.approx(0.9 * 2.0 + 0.1 * 4.0)
     assert np.isnan(float(average_over_finished(jnp.float32(jnp.nan), jnp.zeros(3, bool), values, 0.1)))
+
+
+def test_an_env_whose_physics_went_non_finite_is_kept_out_of_extras_and_metrics():
+    from gpu_envs.batched import BatchedEnv
+
+    class BlowUpTask(ToyTask):
+        """Env 0's action 1 makes its physics NaN; every env reports its action as `value`."""
+
+        def step(self, state, action):
+            result = super().step(state, action)
+            physics = result.state._replace(qpos=jnp.where(action[0] > 0.5, jnp.nan, result.state.qpos))
+            return result._replace(state=physics, extras={"value": 3.0 + action[0]})
+
+        def init_metrics(self):
+            return {"mean_value": jnp.float32(jnp.nan)}
+
+        def update_metrics(self, metrics, done, extras):
+            return {"mean_value": average_over_finished(metrics["mean_value"], done, extras["value"], 1.0)}
+
+    env = BatchedEnv(BlowUpTask(ToyConfig(max_episode_steps=1)), 2)
+    state, _ = env.reset(jax.random.split(jax.random.PRNGKey(0), 2))
+    _, out = jax.jit(env.step)(state, jnp.array([[1.0], [0.0]]))
+    assert bool(out.sim_unstable[0]) and not bool(out.sim_unstable[1]) and bool(out.done.all())
+    assert out.extras["value"].tolist() == [0.0, 3.0]
+    assert float(out.extras["mean_value"]) == 3.0  # env 1's episode only
+
+
+def test_a_gymnasium_id_of_another_package_is_not_replaced(restore_registries):
+    with pytest.raises(ValueError, match="CartPole-v1 is a gymnasium id of another package"):
+        register_task("CartPole-v1")(ToyTask)
+    assert gym.spec("CartPole-v1").vector_entry_point is not None and "CartPole-v1" not in env_ids()

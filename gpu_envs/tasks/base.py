@@ -168,8 +168,9 @@ class Task:
         return {}
 
     def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
-        """The metrics after a step: `done` (N,) marks envs whose episode ended, `extras` holds
-        the step's per-env extras (N,). Default: unchanged."""
+        """The metrics after a step: `done` (N,) marks envs whose episode ended this step (not
+        those ended because their physics went non-finite), `extras` holds the step's per-env
+        extras (N,). Default: unchanged."""
         return metrics
 
 

@@ -74,6 +74,9 @@ def register_task(env_id: str, *, backend: str = "jax", docs: str | None = None)
             raise TypeError(f"register_task({env_id!r}) decorates a subclass of gpu_envs.tasks.Task (got {task_cls!r})")
         task_cls.check_definition()
         held = _SPECS.get(env_id)
+        if held is None and env_id in gym.registry:
+            raise ValueError(f"{env_id} is a gymnasium id of another package ({gym.registry[env_id].entry_point}); "
+                             "choose another id")
         if held is not None and _qualified_name(held.task_cls) != _qualified_name(task_cls):
             raise ValueError(f"{env_id} is already registered by {_qualified_name(held.task_cls)}; "
                              "choose another id (or another version, e.g. -v1)")
