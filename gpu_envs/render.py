@@ -153,7 +153,12 @@ class GridScene:
         self.camera.azimuth = defaults.azimuth if config.azimuth is None else float(config.azimuth)
         self.camera.elevation = defaults.elevation if config.elevation is None else float(config.elevation)
         self.lookat = self.camera.lookat.copy()
-        self.tracked = None if defaults.track is None else model.body(defaults.track).id
+        self.tracked = None
+        if defaults.track is not None:
+            self.tracked = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, defaults.track)
+            if self.tracked < 0:
+                raise ValueError(f"the camera tracks body {defaults.track!r}, which the model does not have "
+                                 "(CameraDefaults.track names a body of the task's model)")
 
     def _tracked_xy(self, data: mujoco.MjData) -> np.ndarray:
         """The tracked body's (x, y, 0) in posed `data`; zeros when nothing is tracked."""

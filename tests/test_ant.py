@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gpu_envs.sim import AssetError, asset_path
 from gpu_envs.tasks import quat
-from gpu_envs.tasks.ant import AntConfig, AntTask
+from gpu_envs.tasks.ant import AntConfig, AntTask, load_ant
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,13 @@ def test_mean_forward_speed_averages_the_finished_episodes(ant):
     assert float(metrics["mean_forward_speed"]) == pytest.approx(0.1 * 4.0)
     unchanged = ant.update_metrics(metrics, jnp.zeros(3, bool), extras)
     assert float(unchanged["mean_forward_speed"]) == pytest.approx(0.4)
+
+
+def test_a_model_whose_motors_are_not_in_joint_order_is_refused(tmp_path):
+    text = asset_path("ant.xml").read_text()
+    swapped = text.replace('<motor name="hip_1"   joint="hip_1"/>\n    <motor name="ankle_1" joint="ankle_1"/>',
+                           '<motor name="ankle_1" joint="ankle_1"/>\n    <motor name="hip_1"   joint="hip_1"/>')
+    assert swapped != text
+    (tmp_path / "ant.xml").write_text(swapped)
+    with pytest.raises(AssetError, match="actuator i on hinge i in joint order"):
+        load_ant(tmp_path / "ant.xml")

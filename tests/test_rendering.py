@@ -387,3 +387,12 @@ def test_a_tracked_body_keeps_each_walking_robot_in_its_grid_cell():
     cell = np.abs(xy - grid.offsets[1][:2]).max(axis=1) < 1.0  # within one ant's reach of cell 1's centre
     home = np.abs(xy).max(axis=1) < 1.0
     assert np.all(cell | home) and cell.sum() == home.sum() > 0
+
+
+def test_a_tracked_body_the_model_lacks_is_named_in_the_error():
+    from gpu_envs.camera import CameraDefaults
+    from gpu_envs.sim import asset_path, load_model
+
+    camera = CameraDefaults(spacing=(1, 1), lookat=(0, 0, 0), distance=1.0, azimuth=90, elevation=-20, track="torso")
+    with pytest.raises(ValueError, match="the camera tracks body 'torso', which the model does not have"):
+        GridScene(load_model(asset_path("cartpole.xml")), 2, RenderConfig(width=64, height=48), camera)

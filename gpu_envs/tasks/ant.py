@@ -7,7 +7,8 @@ Observation (60, float32, not clipped; quaternion conventions as in the referenc
   projection (torso z axis . world z); 11 heading projection (torso x axis . direction to the
   target); 12-19 joint positions scaled to [-1, 1]; 20-27 0.2 * joint velocities [rad/s];
   28-51 0.1 * the force (3) and torque (3) each foot (lower leg) exerts through its ankle, in
-  the foot's frame (MuJoCo force/torque sensors; front_left, front_right, left_back,
+  the foot's frame (MuJoCo force/torque sensors, computed at the start of the step's last
+  physics substep; 0 in an episode's first observation; front_left, front_right, left_back,
   right_back); 52-59 this step's action.
 Action (8, in [-1, 1]): joint torques = action * 15 N m, in the order hip_1, ankle_1, ...,
 ankle_4 (legs front_left, front_right, left_back, right_back).
@@ -63,15 +64,21 @@ class AntConfig(TaskConfig):
 
 def load_ant(path) -> mujoco.MjModel:
     """The ant model at `path`; `AssetError` unless it has what the task reads and drives: a free
-    joint then 8 hinges, 8 actuators, and 24 sensor values (force and torque at each of 4 feet)."""
+    joint (on a body "torso") then 8 hinges, actuator i on hinge i, and a force and a torque
+    sensor on each of 4 feet (24 values)."""
     model = load_model(path)
-    J = mujoco.mjtJoint
-    layout = (model.njnt == 9 and model.jnt_type[0] == J.mjJNT_FREE
-              and all(t == J.mjJNT_HINGE for t in model.jnt_type[1:]))
-    if not (layout and model.nu == 8 and model.nsensordata == 24):
-        raise AssetError(f"{path} is not an ant model: it needs a free joint then 8 hinge joints, 8 actuators and "
-                         f"24 sensor values (a force and a torque sensor on each of the 4 feet); it has "
-                         f"{model.njnt} joint(s), {model.nu} actuator(s) and {model.nsensordata} sensor value(s)")
+    J, S = mujoco.mjtJoint, mujoco.mjtSensor
+    problems = []
+    if not (model.njnt == 9 and model.jnt_type[0] == J.mjJNT_FREE and all(t == J.mjJNT_HINGE for t in model.jnt_type[1:])):
+        problems.append(f"a free joint then 8 hinge joints (it has {model.njnt} joint(s))")
+    elif mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso") != model.jnt_bodyid[0]:
+        problems.append("the free joint on a body named 'torso'")
+    if model.nu != 8 or not np.array_equal(model.actuator_trnid[:, 0], np.arange(1, 9)):
+        problems.append(f"8 actuators, actuator i on hinge i in joint order (it has {model.nu} actuator(s))")
+    if list(model.sensor_type) != [S.mjSENS_FORCE, S.mjSENS_TORQUE] * 4:
+        problems.append(f"a force then a torque sensor for each of the 4 feet (it has {model.nsensor} sensor(s))")
+    if problems:
+        raise AssetError(f"{path} is not an ant model: it needs " + "; ".join(problems))
     return model
 
 
@@ -81,7 +88,7 @@ class AntState(NamedTuple):
     physics: PhysicsState
     potential: jax.Array  # () -distance to the target / dt, for the progress reward
     action: jax.Array  # (8,) this step's action
-    foot_forces: jax.Array  # (24,) the foot force/torque sensors after the last physics step
+    foot_forces: jax.Array  # (24,) the foot force/torque sensors of the step's last physics substep (0 at reset)
 
 
 def euler_xyz(q: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -107,7 +114,6 @@ class AntTask(Task):
         lower, upper = m.jnt_range[1:].T.astype(np.float32)  # the 8 hinges after the free joint
         self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
         self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))  # hips 0, ankles at +-30 deg
-        self.gear = jnp.asarray(m.actuator_gear[:, 0], jnp.float32)
         self._initial = self.sim.initial_state()
 
     def load_model(self) -> mujoco.MjModel:
