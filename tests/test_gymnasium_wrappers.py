@@ -1,6 +1,12 @@
-"""gymnasium's own vector wrappers on every registered env, with torch outputs and with numpy
-outputs (gymnasium's ArrayConversion), in each autoreset mode: each combination works, or is
-refused as the table in docs/env_api.md says (the table and this file list the same cases)."""
+"""gymnasium's own vector wrappers, with torch outputs and with numpy outputs (gymnasium's
+ArrayConversion), in each autoreset mode: each combination works, or is refused as the table in
+docs/env_api.md says (the table and this file list the same cases).
+
+What decides a cell is not the task but two properties of its env, each alone deciding one
+wrapper: whether its infos hold task-wide scalars (metrics; DictInfoToList) and whether its
+observation space is bounded (RescaleObservation). The matrix runs on Cartpole (per-env infos
+only, bounded) and Ant (metrics, unbounded), which take both values of each, and a test checks
+every registered env against them."""
 
 import re
 from pathlib import Path
@@ -11,8 +17,7 @@ import pytest
 import torch
 from gymnasium.wrappers import vector as V
 
-import gpu_envs
-from conftest import AUTORESET_MODES, CONTRACT_EPISODE_STEPS
+from conftest import AUTORESET_MODES, CONTRACT_ENV_IDS, CONTRACT_EPISODE_STEPS
 
 WRAPPERS = {
     "ClipAction": V.ClipAction,
@@ -104,7 +109,17 @@ def _drive(wrapped, steps: int) -> None:
     assert np.all(np.isfinite(np.asarray(reward, dtype=np.float64)))
 
 
-@pytest.mark.parametrize("env_id", gpu_envs.ENV_IDS)
+MATRIX_ENV_IDS = ("GpuCartpole-v0", "GpuAnt-v0")
+
+
+@pytest.mark.parametrize("env_id", CONTRACT_ENV_IDS)
+@pytest.mark.parametrize("has_property", [_has_scalar_infos, _is_bounded])
+def test_every_registered_env_has_properties_the_matrix_runs_with(shared_env, env_id, has_property):
+    ran = {has_property(shared_env(matrix_id, "same_step")) for matrix_id in MATRIX_ENV_IDS}
+    assert ran == {True, False} and has_property(shared_env(env_id, "same_step")) in ran
+
+
+@pytest.mark.parametrize("env_id", MATRIX_ENV_IDS)
 @pytest.mark.parametrize("mode", AUTORESET_MODES)
 @pytest.mark.parametrize("outputs", ["torch", "numpy"])
 @pytest.mark.parametrize("name", list(WRAPPERS))
