@@ -23,8 +23,9 @@ def run_cli(*overrides, tmp_path, launcher=(), check=True, task="Cartpole", num_
     cmd = [sys.executable, *launcher, str(EXAMPLES / "train.py"), f"task={task}", "sim_device=cpu",
            f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}", *overrides]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
+    # the session's XLA cache (conftest): a program any test compiled before is not compiled again
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                         env={**env, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "jax")})
+                         env={**env, "JAX_PLATFORMS": "cpu"})
     if check:
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout if check else out
