@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from gpu_envs.train.progress import Progress, metric_label, progress_for, read_metrics, task_metric_names
+from gpu_envs.train.progress import Progress, progress_for, read_metrics, task_metric_names, task_metric_units
 
 
 def test_resumed_run_counts_its_own_env_steps(capsys):
@@ -32,17 +32,18 @@ def test_progress_of_a_run_counts_from_the_start_it_is_given(monkeypatch):
     assert (progress.start, progress.max_time, progress.max_iterations, progress.num_envs) == (123.5, 30.0, 5, 16)
 
 
-def _line(capsys, metrics):
-    Progress(3, num_envs=4, start=0.0).update(1, 64, 12.5, 8.0, metrics)
+def _line(capsys, metrics, units=None):
+    Progress(3, num_envs=4, start=0.0, units=units).update(1, 64, 12.5, 8.0, metrics)
     line, = capsys.readouterr().out.splitlines()
     return line
 
 
-def test_progress_line_shows_each_task_metric_with_its_label_and_unit(capsys):
-    # AllegroHand's metric reads as it always has; Ant's has a unit; an unlisted one shows its name
+def test_progress_line_shows_each_task_metric_by_name_with_the_task_unit(capsys):
+    # AllegroHand's metric reads as it always has; Ant's has a unit; one without a unit shows none
     assert "| length    8.0 | consecutive successes  3.21 | " in _line(capsys, {"consecutive_successes": 3.214})
-    assert "| length    8.0 | mean forward speed  2.87 m/s | " in _line(capsys, {"mean_forward_speed": 2.871})
-    line = _line(capsys, {"mean_forward_speed": -0.5, "my_metric": 10.0})  # in the order given
+    units = {"mean_forward_speed": "m/s"}
+    assert "| length    8.0 | mean forward speed  2.87 m/s | " in _line(capsys, {"mean_forward_speed": 2.871}, units)
+    line = _line(capsys, {"mean_forward_speed": -0.5, "my_metric": 10.0}, units)  # in the order given
     assert "| mean forward speed -0.50 m/s | my metric 10.00 | " in line
     for none in ({}, None):  # a task without metrics (Cartpole): nothing between the length and the time
         assert re.fullmatch(r"it +1/3 \| +[\d,]+ env steps/s \| return +12\.50 \| length +8\.0 \| +[\d.]+ s",
@@ -58,11 +59,11 @@ def test_progress_record_keeps_the_metrics_of_the_last_line():
 
 
 def test_metric_names_come_from_the_task_and_values_are_read_in_one_go():
-    task = types.SimpleNamespace(init_metrics=lambda: {"consecutive_successes": 0.0, "mean_forward_speed": 0.0})
+    task = types.SimpleNamespace(init_metrics=lambda: {"consecutive_successes": 0.0, "mean_forward_speed": 0.0},
+                                 metric_units={"mean_forward_speed": "m/s"})
     env = types.SimpleNamespace(unwrapped=types.SimpleNamespace(task=task))
     assert task_metric_names(env) == ("consecutive_successes", "mean_forward_speed")
-    assert metric_label("mean_forward_speed") == ("mean forward speed", "m/s")
-    assert metric_label("lap_time") == ("lap time", "")  # the default: the name
+    assert task_metric_units(env) == {"mean_forward_speed": "m/s"}
     latest = {"a": torch.tensor(1.5), "b": np.array(2.0, dtype=np.float32)}
     assert read_metrics(latest) == {"a": 1.5, "b": 2.0} and read_metrics({}) == {}
 

@@ -104,6 +104,7 @@ class AntTask(Task):
     """IsaacGymEnvs Ant: a four-legged robot runs toward a target along +x."""
 
     Config = AntConfig
+    metric_units = {"mean_forward_speed": "m/s"}
     # seen from the side (-y) and above, following each ant's torso over the ground
     camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0,
                             track="torso")

@@ -61,6 +61,7 @@ class Task:
             (the MJCF file: a path, or a shipped model's name) unless `load_model` is overridden.
             `clip_observations`, where the config has it, bounds the observation space.
         camera: how `render()` frames one env (default: the whole model, from MuJoCo's statistics).
+        metric_units: the units training progress lines show after the metrics (default: none).
 
     Supplied here (override where a task needs otherwise): `sim` (the `Simulation`), `config`,
     `obs_dim` (from `observe`'s output shape), `action_dim` (the model's actuator count), `dt`,
@@ -70,6 +71,7 @@ class Task:
 
     Config: ClassVar[type[TaskConfig]] = TaskConfig
     camera: ClassVar[CameraDefaults | None] = None
+    metric_units: ClassVar[dict[str, str]] = {}  # display units of the metrics, e.g. {"mean_forward_speed": "m/s"}
 
     def __init__(self, config: TaskConfig | None = None, *, backend: str = "jax", device=None):
         if config is None:

@@ -8,14 +8,6 @@ from collections.abc import Mapping
 
 import torch
 
-# How the progress line shows a task's metrics (keys of `task.init_metrics()`): name -> (label,
-# unit). A metric not listed here shows as its name with spaces for underscores, without a unit.
-METRIC_LABELS = {
-    "consecutive_successes": ("consecutive successes", ""),  # GpuAllegroHand-v0
-    "mean_forward_speed": ("mean forward speed", "m/s"),  # GpuAnt-v0
-}
-
-
 def task_metric_names(env) -> tuple[str, ...]:
     """The scalar metrics the task of `env` (a gpu_envs vector env, or a wrapper of one) declares:
     the keys of its `task.init_metrics()`, each a 0-d tensor in every step's infos (none for
@@ -32,15 +24,15 @@ def read_metrics(latest: Mapping) -> dict[str, float]:
     return dict(zip(latest, values.tolist()))
 
 
-def metric_label(name: str) -> tuple[str, str]:
-    """(label, unit) of the metric `name` on the progress line; unit '' where it has none."""
-    return METRIC_LABELS.get(name, (name.replace("_", " "), ""))
+def task_metric_units(env) -> dict[str, str]:
+    """The display units the task of `env` gives its metrics (`Task.metric_units`), by name."""
+    return dict(env.unwrapped.task.metric_units)
 
 
-def format_metric(name: str, value: float) -> str:
-    """One metric as the progress line shows it, e.g. 'mean forward speed  2.87 m/s'."""
-    label, unit = metric_label(name)
-    return f"{label} {value:5.2f}" + (f" {unit}" if unit else "")
+def format_metric(name: str, value: float, unit: str = "") -> str:
+    """One metric as the progress line shows it: its name with spaces for underscores, the
+    value and its unit where it has one, e.g. 'mean forward speed  2.87 m/s'."""
+    return f"{name.replace('_', ' ')} {value:5.2f}" + (f" {unit}" if unit else "")
 
 
 def say(message: str, start: float) -> None:
@@ -59,11 +51,12 @@ class Progress:
     Cartpole has none), and wall time since the start."""
 
     def __init__(self, max_iterations: int, num_envs: int, start: float | None = None,
-                 max_time: float | None = None, verbose: bool = True):
+                 max_time: float | None = None, verbose: bool = True, units: Mapping[str, str] | None = None):
         """start: perf_counter() at the command's start (default: now); max_time: seconds after
         `start` at which update() raises TimeLimitReached (None: no limit); verbose: print
-        (False on the ranks other than 0 of a multi-GPU run)."""
+        (False on the ranks other than 0 of a multi-GPU run); units: the metrics' display units."""
         self.verbose = verbose
+        self.units = dict(units or {})
         self.max_iterations = max_iterations
         self.num_envs = num_envs
         self.start = time.perf_counter() if start is None else start
@@ -99,7 +92,7 @@ class Progress:
         line = (f"it {iteration:>5}/{self.max_iterations} | {rate:>12,.0f} env steps/s | "
                 f"return {mean_return:9.2f} | length {mean_length:6.1f}")
         for name, value in (metrics or {}).items():
-            line += f" | {format_metric(name, value)}"
+            line += f" | {format_metric(name, value, self.units.get(name, ''))}"
         if self.verbose:
             print(line + f" | {elapsed:7.1f} s", flush=True)
         if self.time_up() if stop is None else stop:
@@ -121,11 +114,12 @@ class Progress:
               + (f"; checkpoint {checkpoint}" if checkpoint else ""), flush=True)
 
 
-def progress_for(cfg, num_envs: int, start: float | None = None, verbose: bool = True) -> Progress:
+def progress_for(cfg, num_envs: int, start: float | None = None, verbose: bool = True,
+                 units: Mapping[str, str] | None = None) -> Progress:
     """The Progress of a run of `cfg`: max_epochs iterations, its max_time, clock from `start`.
 
     num_envs: envs over all ranks; start: perf_counter() at the command's start (None: now);
-    verbose: False on the ranks that do not print."""
+    verbose: False on the ranks that do not print; units: the task's metric units."""
     max_time = float(cfg.max_time) if cfg.max_time not in ("", None) else None
     return Progress(int(cfg.train.params.config.max_epochs), num_envs, start=start, max_time=max_time,
-                    verbose=verbose)
+                    verbose=verbose, units=units)

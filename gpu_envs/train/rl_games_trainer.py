@@ -15,7 +15,8 @@ from gpu_envs.wrappers.rl_games import RlGamesVecEnv, registered_instance
 
 from .distributed import MetricReducer, report_sync
 from .graphed_update import GraphedA2CAgent
-from .progress import Progress, TimeLimitReached, progress_for, read_metrics, task_metric_names
+from .progress import (Progress, TimeLimitReached, progress_for, read_metrics, task_metric_names,
+                       task_metric_units)
 from .resume import check_resume
 from .rollout import SyncFreeRollout
 from .run import Run
@@ -143,7 +144,8 @@ def train(env, cfg, run: Run) -> str:
     """
     check_resume("rl_games", cfg.checkpoint, int(cfg.train.params.config.max_epochs))
     ranks = run.ranks
-    progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main)
+    progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main,
+                            units=task_metric_units(env))
     agent = create_agent(env, cfg, run, progress)
     if cfg.checkpoint:
         agent.restore(cfg.checkpoint)

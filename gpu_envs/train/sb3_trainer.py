@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gpu_envs.wrappers.sb3 import Sb3VecEnv
 
-from .progress import Progress, progress_for, task_metric_names
+from .progress import Progress, progress_for, task_metric_names, task_metric_units
 from .run import Run
 
 
@@ -95,7 +95,8 @@ def train(env, cfg, run: Run) -> str:
     """Train for max_epochs rollouts (max_epochs more after a resumed checkpoint); returns the
     checkpoint. Ctrl-C saves one and stops."""
     p = cfg.train.params.config
-    progress = progress_for(cfg, env.num_envs, start=run.start)
+    progress = progress_for(cfg, env.num_envs, start=run.start,
+                            units=task_metric_units(env))
     tap = MetricsTap(env)
     venv = _venv(tap, cfg, training=True)
     if cfg.checkpoint:

@@ -21,7 +21,7 @@ from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_m
 from gpu_envs.wrappers.skrl import SkrlVecEnv
 
 from .distributed import MetricReducer, Ranks, init_process_group, report_sync
-from .progress import Progress, progress_for, task_metric_names
+from .progress import Progress, progress_for, task_metric_names, task_metric_units
 from .run import Run
 
 _DISTRIBUTED_FIELDS = ("_rank", "_local_rank", "_world_size", "_is_distributed")
@@ -139,7 +139,8 @@ def train(env, cfg, run: Run) -> str:
     set_seed(cfg.seed)  # train.py has added the rank
     with skrl_distributed(ranks, env.device):
         p = cfg.train.params.config
-        progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main)
+        progress = progress_for(cfg, env.num_envs * ranks.world_size, start=run.start, verbose=ranks.is_main,
+                                units=task_metric_units(env))
         tracked = TrackedEnv(env, cfg.seed, progress, p.horizon_length, MetricReducer(ranks, env.device))
         agent, agent_cfg = _agent(tracked, cfg, run.directory)
         tracked.agent = agent
