@@ -65,6 +65,28 @@ def check_info_names(task, extras: dict, metrics: dict) -> None:
         raise ValueError(f"{type(task).__name__} {what}: rename them (reserved: {sorted(RESERVED_INFO_KEYS)})")
 
 
+def check_task_step(task, state, result, num_envs: int) -> None:
+    """Raise `ValueError` naming the task and the output when one env's `TaskStep` is not what
+    the contract says (checked on the traced, vmapped shapes: nothing runs)."""
+    name = f"{type(task).__name__}.step"
+    wanted = {"obs": ((num_envs, task.obs_dim), jnp.float32, f"float32 ({task.obs_dim},), as observe returns"),
+              "reward": ((num_envs,), jnp.float32, "a float32 scalar"),
+              "terminated": ((num_envs,), jnp.bool_, "a bool scalar")}
+    for field, (shape, dtype, said) in wanted.items():
+        value = getattr(result, field)
+        if value.shape != shape or value.dtype != dtype:
+            raise ValueError(f"{name} must return {field} as {said}; it returns {value.dtype} of shape {value.shape[1:]}")
+    for key, value in result.extras.items():
+        if getattr(value, "shape", None) != (num_envs,):
+            raise ValueError(f"{name} must return extras of scalars; extras[{key!r}] has shape "
+                             f"{getattr(value, 'shape', (num_envs, '?'))[1:]}")
+    before = jax.tree.map(lambda x: (x.shape, x.dtype), state)
+    after = jax.tree.map(lambda x: (x.shape, x.dtype), result.state)
+    if jax.tree.structure(state) != jax.tree.structure(result.state) or before != after:
+        raise ValueError(f"{name} must return a state of the same structure, shapes and dtypes as reset's; "
+                         f"reset gives {before}, step gives {after}")
+
+
 def _select(mask: jax.Array, on_true, on_false):
     """Per-env `where` over two pytrees whose leaves have leading axis N."""
 
@@ -133,6 +155,7 @@ class BatchedEnv:
         action = jnp.clip(jnp.where(finite_action, action, 0.0), -1.0, 1.0)
 
         result = jax.vmap(task.step)(state.task, action)
+        check_task_step(task, state.task, result, self.num_envs)  # at trace time: no cost per step
         stable = (jax.vmap(task.state_is_finite)(result.state)
                   & jnp.all(jnp.isfinite(result.obs), axis=-1) & jnp.isfinite(result.reward))
         unstable = ~stable

@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -45,15 +46,18 @@ def resolve_asset(name: str | os.PathLike) -> Path:
     it looked when neither exists."""
     path = Path(name)
     if path.is_file():
-        return path
+        if path.name == str(name) and asset_path(str(name)).is_file():
+            warnings.warn(f"model {name}: using {path.resolve()} from the current directory, not the shipped model "
+                          f"of that name (pass {asset_path(str(name))} for that one)", stacklevel=2)
+        return path.resolve()
     if path.exists():
-        raise AssetError(f"model path is not a file: {path}")
+        raise AssetError(f"model path is not a file: {path.resolve()}")
     shipped = asset_path(str(name))
     if path.name == str(name) and shipped.is_file():
         return shipped
-    available = sorted(p.name for p in shipped.parent.glob("*.xml"))
-    raise AssetError(f"model file not found: {name!s} (not a file relative to {Path.cwd()}, "
-                     f"nor a shipped model: {available})")
+    available = sorted(p.name for p in asset_path("").glob("*.xml"))
+    where = "no such file" if path.is_absolute() else f"not a file relative to {Path.cwd()}"
+    raise AssetError(f"model file not found: {name!s} ({where}, nor a shipped model: {available})")
 
 
 def require_model_file(path: str | os.PathLike) -> Path:

@@ -107,3 +107,8 @@ def test_a_model_whose_motors_are_not_in_joint_order_is_refused(tmp_path):
     (tmp_path / "ant.xml").write_text(swapped)
     with pytest.raises(AssetError, match="actuator i on hinge i in joint order"):
         load_ant(tmp_path / "ant.xml")
+
+
+def test_a_termination_height_above_the_start_height_is_refused():
+    with pytest.raises(ValueError, match="termination_height must be below start_height"):
+        AntConfig(termination_height=0.5)

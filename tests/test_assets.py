@@ -1,6 +1,5 @@
 """Model loading errors name the file and the problem."""
 
-from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -34,8 +33,10 @@ def test_a_file_in_the_current_directory_comes_before_a_shipped_model(tmp_path, 
     heavy_pole = asset_path("cartpole.xml").read_text().replace('size="0.02" mass="1"', 'size="0.02" mass="7"', 1)
     (tmp_path / "cartpole.xml").write_text(heavy_pole)
     monkeypatch.chdir(tmp_path)
-    assert resolve_asset("cartpole.xml") == Path("cartpole.xml")
-    env = gym.make_vec("GpuCartpole-v0", num_envs=1, asset="cartpole.xml")
+    with pytest.warns(UserWarning, match="from the current directory, not the shipped model of that name"):
+        assert resolve_asset("cartpole.xml") == tmp_path / "cartpole.xml"
+    with pytest.warns(UserWarning, match="from the current directory"):
+        env = gym.make_vec("GpuCartpole-v0", num_envs=1, asset="cartpole.xml")
     assert env.task.sim.mj_model.body("pole").mass[0] == 7.0
     env.close()
 
@@ -55,3 +56,4 @@ def test_a_missing_model_gives_the_same_error_for_every_task(env_id, parameter):
 def test_a_model_that_is_not_a_cartpole_is_refused_by_name():
     with pytest.raises(AssetError, match="is not a cartpole model: it needs a slide joint"):
         gym.make_vec("GpuCartpole-v0", num_envs=1, asset="allegro_hand.xml")
+

@@ -343,3 +343,57 @@ def test_a_gymnasium_id_of_another_package_is_not_replaced(restore_registries):
     with pytest.raises(ValueError, match="CartPole-v1 is a gymnasium id of another package"):
         register_task("CartPole-v1")(ToyTask)
     assert gym.spec("CartPole-v1").vector_entry_point is not None and "CartPole-v1" not in env_ids()
+
+
+def test_a_step_output_of_the_wrong_shape_names_the_task_and_the_output(restore_registries):
+    class TwoRewardsTask(ToyTask):
+        def step(self, state, action):
+            return super().step(state, action)._replace(reward=jnp.zeros(2, jnp.float32))
+
+    register_task(TOY_ID)(TwoRewardsTask)
+    env = gym.make_vec(TOY_ID, num_envs=1)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=re.escape("TwoRewardsTask.step must return reward as a float32 scalar; "
+                                                   "it returns float32 of shape (2,)")):
+        env.step(torch.zeros(1, 1))
+
+
+def test_a_state_without_a_physics_field_says_how_to_name_it():
+    task = ToyTask()
+    with pytest.raises(TypeError, match="name the field holding the PhysicsState `physics`, or override physics"):
+        task.physics((task.sim.initial_state(),))
+
+
+def test_a_task_file_run_as_a_script_and_imported_is_told_to_import_it(restore_registries):
+    register_task(TOY_ID)(ToyTask)
+    as_script = type("ToyTask", (ToyTask,), {"__module__": "__main__", "__qualname__": "ToyTask"})
+    with pytest.raises(ValueError, match="the same file ran as a script and was imported"):
+        register_task(TOY_ID)(as_script)
+
+
+def test_a_misspelt_make_vec_keyword_gets_a_suggestion():
+    with pytest.raises(TypeError, match="'num_env': did you mean 'num_envs'"):
+        gym.make_vec(EXAMPLE_ENV_ID, num_env=2)
+
+
+def test_a_config_default_outside_its_own_range_is_refused_at_registration(restore_registries):
+    @dataclasses.dataclass(frozen=True)
+    class BadDefaultConfig(ToyConfig):
+        gain: float = param(-1.0, "(0, inf)")
+
+    class BadDefaultTask(ToyTask):
+        Config = BadDefaultConfig
+
+    with pytest.raises(TypeError, match=r"has a default its own field declaration refuses: .*gain"):
+        register_task(TOY_ID)(BadDefaultTask)
+
+
+def test_a_config_that_is_not_a_dataclass_of_its_own_is_told_to_decorate_it(restore_registries):
+    class PlainConfig(ToyConfig):
+        gain: float = 1.0
+
+    class PlainTask(ToyTask):
+        Config = PlainConfig
+
+    with pytest.raises(TypeError, match=r"decorate it with @dataclasses.dataclass\(frozen=True\)"):
+        register_task(TOY_ID)(PlainTask)

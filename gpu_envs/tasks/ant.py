@@ -61,6 +61,12 @@ class AntConfig(TaskConfig):
     reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
     forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.termination_height >= self.start_height:
+            raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
+                             f"{self.termination_height}: every episode would end at its first step")
+
 
 def load_ant(path) -> mujoco.MjModel:
     """The ant model at `path`; `AssetError` unless it has what the task reads and drives: a free

@@ -31,8 +31,8 @@ from .config import TaskConfig
 REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
 # Keyword arguments `gymnasium.make_vec` and the vector env take themselves: a config field of one
 # of these names could never be set
-RESERVED_CONFIG_NAMES = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode",
-                         "vectorization_mode", "vector_kwargs", "wrappers")
+RESERVED_CONFIG_NAMES = ("id", "num_envs", "device", "backend", "output", "render_mode", "render_config",
+                         "autoreset_mode", "vectorization_mode", "vector_kwargs", "wrappers")
 
 
 class TaskStep(NamedTuple):
@@ -88,10 +88,12 @@ class Task:
     def check_definition(cls) -> None:
         """Raise `TypeError` naming what is missing when the class is not a usable task
         (registration calls this, so a mistake shows when the task is defined)."""
-        if not (isinstance(cls.Config, type) and issubclass(cls.Config, TaskConfig)
-                and dataclasses.is_dataclass(cls.Config)):
+        if not (isinstance(cls.Config, type) and issubclass(cls.Config, TaskConfig)):
             raise TypeError(f"{cls.__name__}.Config must be a dataclass deriving from gpu_envs.tasks.TaskConfig "
                             f"(got {cls.Config!r})")
+        if "__dataclass_fields__" not in vars(cls.Config):
+            raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) is not a dataclass of its own: "
+                            "decorate it with @dataclasses.dataclass(frozen=True)")
         fields = {f.name for f in dataclasses.fields(cls.Config)}
         needed = [name for name in REQUIRED_CONFIG_FIELDS if name not in fields]
         if "asset" not in fields and cls.load_model is Task.load_model:
@@ -102,6 +104,11 @@ class Task:
         if clashes:
             raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) has field(s) {clashes}, which "
                             f"make_vec takes itself; rename them (reserved: {list(RESERVED_CONFIG_NAMES)})")
+        try:  # the defaults are checked as a user's values are, but the error is the task author's
+            cls.Config()
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{cls.Config.__name__} (the config of {cls.__name__}) has a default its own field "
+                            f"declaration refuses: {err}") from None
         missing = [name for name in ("reset", "observe", "step") if getattr(cls, name) is getattr(Task, name)]
         if missing:
             raise TypeError(f"{cls.__name__} must define {missing}")
@@ -158,7 +165,14 @@ class Task:
 
     def physics(self, state: Any) -> PhysicsState:
         """The MuJoCo state inside the task's state (what rendering draws and the guard checks)."""
-        return state if isinstance(state, PhysicsState) else state.physics
+        if isinstance(state, PhysicsState):
+            return state
+        try:
+            return state.physics
+        except AttributeError:
+            raise TypeError(f"{type(self).__name__}'s state ({type(state).__name__}) is neither a PhysicsState nor "
+                            "has a `physics` field: name the field holding the PhysicsState `physics`, or "
+                            "override physics(state)") from None
 
     def state_is_finite(self, state: Any) -> jax.Array:
         """Scalar bool: the physics state holds no NaN/inf (otherwise the shell resets the env)."""

@@ -13,6 +13,7 @@ Keyword arguments of `make_vec` other than the vector env's own (`device`, `back
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import inspect
 import re
@@ -23,6 +24,7 @@ from gymnasium.vector import AutoresetMode
 from .base import Task
 
 _BACKENDS = ("jax", "warp", "auto")
+VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode")
 _ENV_ID = re.compile(r"^(?:[\w:.-]+/)?[\w:.-]+-v\d+$")
 
 
@@ -48,7 +50,10 @@ class TaskSpec:
         names = [f.name for f in dataclasses.fields(config_cls)]
         unknown = sorted(set(params) - set(names))
         if unknown:
-            raise TypeError(f"unknown parameter(s) {unknown} for {self.env_id}; its parameters: {sorted(names)}")
+            close = {name: difflib.get_close_matches(name, names + list(VECTOR_ENV_KEYWORDS), n=1) for name in unknown}
+            hints = "".join(f"; {name!r}: did you mean {match[0]!r}?" for name, match in close.items() if match)
+            raise TypeError(f"unknown parameter(s) {unknown} for {self.env_id}; its parameters: {sorted(names)}, "
+                            f"and the vector env's: {list(VECTOR_ENV_KEYWORDS)}{hints}")
         return self.task_cls(config_cls(**params), backend=self.backend if backend is None else backend,
                              device=device)
 
@@ -77,6 +82,11 @@ def register_task(env_id: str, *, backend: str = "jax", docs: str | None = None)
         if held is None and env_id in gym.registry:
             raise ValueError(f"{env_id} is a gymnasium id of another package ({gym.registry[env_id].entry_point}); "
                              "choose another id")
+        if held is not None and "__main__" in (held.task_cls.__module__, task_cls.__module__) \
+                and held.task_cls.__qualname__ == task_cls.__qualname__:
+            raise ValueError(f"{env_id} is registered by {_qualified_name(held.task_cls)} and again by "
+                             f"{_qualified_name(task_cls)}: the same file ran as a script and was imported. Import "
+                             "the module that defines the task (python -c / another script), do not run it")
         if held is not None and _qualified_name(held.task_cls) != _qualified_name(task_cls):
             raise ValueError(f"{env_id} is already registered by {_qualified_name(held.task_cls)}; "
                              "choose another id (or another version, e.g. -v1)")
