@@ -22,6 +22,7 @@ from gymnasium.utils import seeding as gym_seeding
 from gymnasium.vector import AutoresetMode
 
 from . import memory, packing
+from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
@@ -81,6 +82,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.render_config = RenderConfig.build(render_config)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = dict(self.metadata, render_fps=max(1, round(1.0 / task.dt)), autoreset_mode=self.autoreset_mode)
+        self.compilation_cache = use_default_cache()  # before anything compiles (gpu_envs/compile_cache.py)
         self.task = task
         self.num_envs = int(num_envs)
         self.output = output

@@ -27,12 +27,8 @@ def make_env(cfg: DictConfig, run: Run):
     step compiled. With `cfg.video` it is wrapped in RecordVideo, writing to `run.directory`/videos;
     only rank 0 records videos or opens a viewer."""
     import gymnasium as gym
-    import jax
 
     import gpu_envs  # noqa: F401  (registers the envs)
-
-    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # repeated runs skip XLA compiles
-        jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/gpu-envs/jax"))
 
     main_rank = run.ranks.is_main
     device = cfg.sim_device
