@@ -29,10 +29,10 @@ from .config import TaskConfig
 
 # Fields every task config has: the shell reads them (`asset` only where `load_model` is not overridden).
 REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
-# Keyword arguments `gymnasium.make_vec` and the vector env take themselves: a config field of one
-# of these names could never be set
-RESERVED_CONFIG_NAMES = ("id", "num_envs", "device", "backend", "output", "render_mode", "render_config",
-                         "autoreset_mode", "vectorization_mode", "vector_kwargs", "wrappers")
+# The vector env's own keyword arguments (registry.make_vector_env's), and with gymnasium.make_vec's
+# the names a config field may not have: a field of one of these names could never be set
+VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode")
+RESERVED_CONFIG_NAMES = ("id", *VECTOR_ENV_KEYWORDS, "vectorization_mode", "vector_kwargs", "wrappers")
 
 
 class TaskStep(NamedTuple):

@@ -21,10 +21,9 @@ import re
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode
 
-from .base import Task
+from .base import VECTOR_ENV_KEYWORDS, Task
 
 _BACKENDS = ("jax", "warp", "auto")
-VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode")
 _ENV_ID = re.compile(r"^(?:[\w:.-]+/)?[\w:.-]+-v\d+$")
 
 
