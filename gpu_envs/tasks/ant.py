@@ -164,7 +164,10 @@ class AntTask(Task):
         }
 
     def observe(self, state: AntState) -> jax.Array:
-        p = self._parts(state)
+        return self._observation(state, self._parts(state))
+
+    def _observation(self, state: AntState, p: dict) -> jax.Array:
+        """The observation of `state` from its `_parts` `p`."""
         scalars = jnp.stack([p["yaw"], p["roll"], p["angle_to_target"], p["up_proj"], p["heading_proj"]])
         parts = [p["height"][None], p["vel_loc"], p["angvel_loc"], scalars, p["dof_pos"], p["dof_vel"],
                  self.config.contact_force_scale * state.foot_forces, state.action]
@@ -189,7 +192,7 @@ class AntTask(Task):
             "forward_speed": physics.qvel[0].astype(jnp.float32),  # m/s, the torso's world x velocity
             "episode_forward_speed": (physics.qpos[0] / time).astype(jnp.float32),  # m/s since the episode began
         }
-        return TaskStep(new, self.observe(new), reward, fell, extras)
+        return TaskStep(new, self._observation(new, p), reward, fell, extras)
 
     def init_metrics(self) -> dict:
         return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
