@@ -19,6 +19,8 @@ from typing import NamedTuple
 import jax
 import mujoco
 
+from gpu_envs.kernel_pack import seed_warp_kernel_cache
+
 # mujoco.mjx prints "Failed to import warp" on stdout when MuJoCo Warp is absent; that is the
 # normal case for backend="jax", and check_backend() gives the actionable error for "warp".
 with contextlib.redirect_stdout(io.StringIO()):
@@ -189,6 +191,8 @@ class Simulation:
         self.device = resolve_device(device)
         backend = resolve_backend(backend, self.device)
         check_backend(backend, self.device)
+        if backend == "warp":
+            seed_warp_kernel_cache(self.device)
         self.backend = backend
         self.mj_model = mj_model
         self.substeps = int(substeps)

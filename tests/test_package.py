@@ -22,6 +22,8 @@ def test_wheel_ships_wrappers_and_assets_inside_the_package(tmp_path):
     names = archive.namelist()
     assert "gpu_envs/assets/cartpole.xml" in names
     assert "gpu_envs/wrappers/__init__.py" in names
+    shipped = {f"gpu_envs/kernels/{p.name}" for p in (ROOT / "gpu_envs" / "kernels").glob("*.tar.xz")}
+    assert shipped and shipped <= set(names)  # the prebuilt Warp kernels (gpu_envs/kernel_pack.py)
     top_level = {name.split("/")[0] for name in names}
     dist_info = next(n for n in top_level if n.endswith(".dist-info"))
     assert top_level == {"gpu_envs", dist_info}
