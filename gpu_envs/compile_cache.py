@@ -8,6 +8,8 @@ env an interpreter builds points JAX's cache at `$XDG_CACHE_HOME/gpu-envs/jax` (
     before it: that folder is used and nothing is changed;
   - `GPU_ENVS_JAX_CACHE=0` (or off, false, no): no cache is set;
   - `GPU_ENVS_JAX_CACHE=<folder>`: that folder instead of the default.
+In gpu_envs' folder every compiled program is kept, not only those that took JAX's default
+minimum of 1 s to compile (`JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS` set by the user wins).
 """
 
 from __future__ import annotations
@@ -42,4 +44,8 @@ def use_default_cache() -> str | None:
         return None
     folder = str(Path(choice).expanduser() if choice else default_cache_dir())
     jax.config.update("jax_compilation_cache_dir", folder)
+    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+        # JAX keeps only programs that took >= 1 s to compile; an env's small ones (the reset's
+        # helpers, the torch-boundary casts) then compile again in every process
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     return folder

@@ -34,3 +34,17 @@ def test_opting_out_sets_no_cache(monkeypatch):
     monkeypatch.setenv("GPU_ENVS_JAX_CACHE", "off")
     monkeypatch.setattr(compile_cache, "_configured_dir", lambda: None)  # as in a process that set none
     assert compile_cache.use_default_cache() is None
+
+
+def test_gpu_envs_folder_keeps_programs_that_compile_in_under_a_second(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
+    monkeypatch.setenv("GPU_ENVS_JAX_CACHE", str(tmp_path))
+    monkeypatch.setattr(compile_cache, "_configured_dir", lambda: None)  # as in a process that set none
+    before = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
+    try:
+        assert compile_cache.use_default_cache() == str(tmp_path)
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 0
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before[0])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
