@@ -33,6 +33,8 @@ from pathlib import Path
 
 import jax
 
+from gpu_envs._cli import positive_int
+
 ENV_VAR = "GPU_ENVS_WARP_KERNELS"
 OPT_OUT = ("0", "off", "false", "no")
 SHIPPED = Path(__file__).resolve().parent / "kernels"
@@ -196,12 +198,15 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("build", help="build the envs' Warp kernels on this GPU and archive them")
     make.add_argument("--env", nargs="+", default=list(DEFAULT_BUILD_ENVS), help="env ids (default: %(default)s)")
-    make.add_argument("--num-envs", type=int, default=64, help="envs per env id while building (default: 64)")
-    make.add_argument("--steps", type=int, default=3, help="random-action steps after the reset (default: 3)")
+    make.add_argument("--num-envs", type=positive_int, default=64, help="envs per env id while building (default: 64)")
+    make.add_argument("--steps", type=positive_int, default=3, help="random-action steps after the reset (default: 3)")
     make.add_argument("--out", type=Path, default=SHIPPED, help="folder for the archive (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.num_envs < 1 or args.steps < 1:
-        parser.error(f"--num-envs and --steps must be >= 1 (got {args.num_envs}, {args.steps})")
+    try:
+        import warp  # noqa: F401
+        import mujoco_warp  # noqa: F401
+    except ImportError:
+        parser.error("building kernels needs MuJoCo Warp, the 'warp' extra of gpu-envs: pip install -e '.[warp]'")
     os.environ[ENV_VAR] = "0"  # the archive holds what this Warp builds, not what an older archive had
     build(args.env, args.num_envs, args.steps, args.out)
 

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gpu_envs._cli import positive_int
+
 CACHE_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "WARP_CACHE_PATH", "CUDA_CACHE_PATH")
 PHASES = ("import_torch", "import_gpu_envs", "make_vec", "first_reset", "first_step")
 FIRST_ITERATION = "it "  # the progress lines of examples/train.py start with "it <n>/<total>"
@@ -138,15 +140,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gpu_envs.startup_benchmark",
                                      description="seconds to an env's first step, phase by phase, cold and warm")
     parser.add_argument("--env", default="GpuAllegroHand-v0")
-    parser.add_argument("--num-envs", type=int, default=16384)
+    parser.add_argument("--num-envs", type=positive_int, default=16384)
     parser.add_argument("--device", default=None, help="the env's device (default: the env's default)")
     parser.add_argument("--backend", default=None, help="the env's physics backend (default: the env's default)")
     parser.add_argument("--train", default=None, metavar="CMD",
                         help='a training command to time to its first iteration, e.g. "python examples/train.py"')
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this file")
     args = parser.parse_args(argv)
-    if args.num_envs < 1:
-        parser.error(f"--num-envs must be >= 1 (got {args.num_envs})")
     rows = run(args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")

@@ -15,7 +15,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # every script whose command line takes env parameters (they must take them as --set)
 SCRIPTS_WITH_ENV_PARAMS = ["benchmarks/adapter_overhead.py", "benchmarks/physics_profile.py",
                            "benchmarks/render_cost.py", "tools/hand_physics_check.py"]
-OTHER_SCRIPTS = ["tools/per_call_probe.py", "tools/startup_probe.py", "tools/warp_cold_start_probe.py"]  # train_loop_breakdown.py: train.py's flags
+OTHER_SCRIPTS = ["tools/per_call_probe.py", "tools/warp_cold_start_probe.py"]  # train_loop_breakdown.py: train.py's flags
 
 
 def test_set_reaches_the_env_the_benchmark_builds(tmp_path, monkeypatch):

@@ -97,3 +97,16 @@ def test_the_shipped_archives_are_named_and_built_as_the_seeding_expects():
         for module in modules:  # Warp loads a module from its binary and its .meta, nothing else
             assert f"{module}/{module}.meta" in names
             assert any(n.startswith(f"{module}/{module}.sm") for n in names), module
+
+
+def test_building_without_mujoco_warp_is_one_error_line(capsys):
+    try:
+        import mujoco_warp  # noqa: F401
+        import warp  # noqa: F401
+        pytest.skip("MuJoCo Warp is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(SystemExit) as exit_info:
+        kernel_pack.main(["build"])
+    assert exit_info.value.code == 2
+    assert "needs MuJoCo Warp, the 'warp' extra" in capsys.readouterr().err.splitlines()[-1]
