@@ -9,7 +9,8 @@ env an interpreter builds points JAX's cache at `$XDG_CACHE_HOME/gpu-envs/jax` (
   - `GPU_ENVS_JAX_CACHE=0` (or off, false, no): no cache is set;
   - `GPU_ENVS_JAX_CACHE=<folder>`: that folder instead of the default.
 In gpu_envs' folder every compiled program is kept, not only those that took JAX's default
-minimum of 1 s to compile (`JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS` set by the user wins).
+minimum of 1 s to compile (a minimum the user set, in the environment variable
+`JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS` or in JAX's config, is kept).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import jax
 
 OPT_OUT = ("0", "off", "false", "no")
+JAX_DEFAULT_MIN_COMPILE_TIME_S = 1.0  # JAX keeps only programs that took this long to compile
 
 
 def default_cache_dir() -> Path:
@@ -44,7 +46,8 @@ def use_default_cache() -> str | None:
         return None
     folder = str(Path(choice).expanduser() if choice else default_cache_dir())
     jax.config.update("jax_compilation_cache_dir", folder)
-    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+    if ("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
+            and jax.config.jax_persistent_cache_min_compile_time_secs == JAX_DEFAULT_MIN_COMPILE_TIME_S):
         # JAX keeps only programs that took >= 1 s to compile; an env's small ones (the reset's
         # helpers, the torch-boundary casts) then compile again in every process
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)

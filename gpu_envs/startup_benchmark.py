@@ -8,9 +8,10 @@ iteration) go, on cold caches and then on warm ones.
 Every run is a new Python process. "cold": JAX's compilation cache, MuJoCo Warp's kernel cache
 and the CUDA driver's cache are new, empty folders, as on a freshly started machine (the Warp
 kernels gpu-envs ships are seeded as usual; GPU_ENVS_WARP_KERNELS=0 leaves them out); "warm":
-the same folders again, as the cold run left them. Phases, in seconds from the previous mark:
-interpreter start and `import torch`; `import gpu_envs` (JAX, MuJoCo, MJX); `gymnasium.make_vec`;
-the first `reset`; the first `step`, finished on the device. Warp-backend rows also count the
+the same folders again, as the cold run left them. The JAX cache is gpu_envs' own, with its
+settings (a JAX_COMPILATION_CACHE_DIR of yours is not passed on). Phases, in seconds from the
+previous mark: interpreter start and `import torch`; `import gpu_envs` (JAX, MuJoCo, MJX);
+`gymnasium.make_vec`; the first `reset`; the first `step`, finished on the device. Warp-backend rows also count the
 kernel modules the run built (the rest came from the cache). With `--train CMD` the command runs
 cold and warm as well, and the row gives the seconds from its start to its first progress line
 (the first training iteration), with the command's own stamped start-up lines; the command is
@@ -24,15 +25,20 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from gpu_envs._cli import positive_int
 
-CACHE_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "WARP_CACHE_PATH", "CUDA_CACHE_PATH")
+# each run's cache folders: gpu_envs' JAX cache (with gpu_envs' settings for it), Warp's, the driver's
+CACHE_VARIABLES = ("GPU_ENVS_JAX_CACHE", "WARP_CACHE_PATH", "CUDA_CACHE_PATH")
+# a user's own JAX cache settings would replace gpu_envs' defaults, which are what is measured
+DROPPED_VARIABLES = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")
 PHASES = ("import_torch", "import_gpu_envs", "make_vec", "first_reset", "first_step")
 FIRST_ITERATION = "it "  # the progress lines of examples/train.py start with "it <n>/<total>"
 STAMPED = re.compile(r"\[ *[0-9.]+ s\] ")  # its start-up lines: "[  12.3 s] creating ..."
@@ -83,6 +89,7 @@ def child(stamps: dict, env_id: str, num_envs: int, device: str | None, backend:
 
 
 def _phases(started: float, stamps: dict) -> dict:
+    """Seconds of each phase from the previous stamp (the first from `started`), and the total."""
     out, last = {}, started
     for name in PHASES:
         out[name] = round(stamps[name] - last, 2)
@@ -91,10 +98,18 @@ def _phases(started: float, stamps: dict) -> dict:
     return out
 
 
+def _environment(caches: dict) -> dict:
+    """This process's environment variables with the run's cache folders, without the user's JAX
+    cache settings."""
+    return {**{k: v for k, v in os.environ.items() if k not in DROPPED_VARIABLES}, **caches}
+
+
 def _env_run(args, caches: dict) -> dict:
+    """One env start-up in a new process with the cache folders `caches`: its phases (seconds),
+    backend, device and the Warp modules it built."""
     command = [sys.executable, "-c", CHILD, json.dumps([args.env, args.num_envs, args.device, args.backend])]
     started = time.time()
-    result = subprocess.run(command, env={**os.environ, **caches}, capture_output=True, text=True)
+    result = subprocess.run(command, env=_environment(caches), capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"the env's start-up run failed:\n{result.stderr[-3000:]}")
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -102,11 +117,14 @@ def _env_run(args, caches: dict) -> dict:
             "warp_modules_built": report["warp_modules_built"]}
 
 
-def _train_run(command: str, caches: dict) -> dict:
-    """Seconds from starting `command` to its first progress line; the command is stopped there."""
+def _train_run(command: str, caches: dict, timeout: float = 900.0) -> dict:
+    """Seconds from starting `command` to its first progress line, and its stamped start-up lines;
+    the command and every process it started are stopped there, or after `timeout` seconds."""
     started = time.time()
-    process = subprocess.Popen(shlex.split(command), env={**os.environ, **caches}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, bufsize=1)
+    process = subprocess.Popen(shlex.split(command), env=_environment(caches), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True)
+    stop = threading.Timer(timeout, _stop, (process,))
+    stop.start()
     tail, stamped = [], []
     try:
         for line in process.stdout:
@@ -116,12 +134,23 @@ def _train_run(command: str, caches: dict) -> dict:
                 stamped.append(line.rstrip())
             tail = (tail + [line])[-20:]
     finally:
-        process.kill()
-        process.wait()
-    raise SystemExit(f"the training command ended before its first iteration:\n{''.join(tail)}")
+        stop.cancel()
+        _stop(process)
+    raise SystemExit(f"the training command ended before its first iteration (or ran past {timeout:.0f} s):\n"
+                     f"{''.join(tail)}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill `process` and the processes it started (its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def run(args) -> list[dict]:
+    """The benchmark's rows (module docstring), each printed as a JSON line as it is measured."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="gpu-envs-startup-") as root:
         for kind, runner in (("env", lambda caches: _env_run(args, caches)),
@@ -137,6 +166,7 @@ def run(args) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line (module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m gpu_envs.startup_benchmark",
                                      description="seconds to an env's first step, phase by phase, cold and warm")
     parser.add_argument("--env", default="GpuAllegroHand-v0")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import jax
+import pytest
 
 from gpu_envs import compile_cache
 
@@ -36,15 +37,27 @@ def test_opting_out_sets_no_cache(monkeypatch):
     assert compile_cache.use_default_cache() is None
 
 
-def test_gpu_envs_folder_keeps_programs_that_compile_in_under_a_second(monkeypatch, tmp_path):
-    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
-    monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
-    monkeypatch.setenv("GPU_ENVS_JAX_CACHE", str(tmp_path))
-    monkeypatch.setattr(compile_cache, "_configured_dir", lambda: None)  # as in a process that set none
+@pytest.fixture
+def jax_cache_config(monkeypatch):
+    """A process that chose no JAX cache settings; JAX's cache config is restored afterwards."""
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "GPU_ENVS_JAX_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(compile_cache, "_configured_dir", lambda: None)
     before = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
-    try:
-        assert compile_cache.use_default_cache() == str(tmp_path)
-        assert jax.config.jax_persistent_cache_min_compile_time_secs == 0
-    finally:
-        jax.config.update("jax_compilation_cache_dir", before[0])
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", compile_cache.JAX_DEFAULT_MIN_COMPILE_TIME_S)
+    yield
+    jax.config.update("jax_compilation_cache_dir", before[0])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
+
+
+def test_gpu_envs_folder_keeps_programs_that_compile_in_under_a_second(jax_cache_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("GPU_ENVS_JAX_CACHE", str(tmp_path))
+    assert compile_cache.use_default_cache() == str(tmp_path)
+    assert jax.config.jax_persistent_cache_min_compile_time_secs == 0
+
+
+def test_a_minimum_compile_time_the_user_set_is_kept(jax_cache_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("GPU_ENVS_JAX_CACHE", str(tmp_path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 2.5)
+    assert compile_cache.use_default_cache() == str(tmp_path)
+    assert jax.config.jax_persistent_cache_min_compile_time_secs == 2.5

@@ -30,7 +30,7 @@ def test_a_training_command_is_timed_to_its_first_iteration_and_stopped_there():
 
 
 def test_a_training_command_that_ends_early_is_reported_with_its_output():
-    with pytest.raises(SystemExit, match="ended before its first iteration:\n.*no such task"):
+    with pytest.raises(SystemExit, match="ended before its first iteration (.*):\n.*no such task"):
         startup_benchmark._train_run(_command("print('no such task')"), {})
 
 
@@ -39,3 +39,28 @@ def test_the_env_phases_run_in_order_on_the_cpu():
     stamps = report["stamps"]
     assert stamps["make_vec"] <= stamps["first_reset"] <= stamps["first_step"]
     assert report["backend"] == "jax" and report["warp_modules_built"] is None
+
+
+def test_a_training_command_that_never_iterates_is_stopped_at_the_timeout():
+    with pytest.raises(SystemExit, match="ran past 1 s"):
+        startup_benchmark._train_run(_command("import time; time.sleep(60)"), {}, timeout=1)
+
+
+def test_runs_use_gpu_envs_jax_cache_not_the_users(monkeypatch):
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/users/own/cache")
+    env = startup_benchmark._environment({"GPU_ENVS_JAX_CACHE": "/run/jax"})
+    assert env["GPU_ENVS_JAX_CACHE"] == "/run/jax" and "JAX_COMPILATION_CACHE_DIR" not in env
+
+
+def test_warm_runs_reuse_the_cold_runs_cache_folders_and_training_gets_its_own(monkeypatch):
+    seen = []
+    monkeypatch.setattr(startup_benchmark, "_env_run", lambda args, caches: seen.append(("env", caches)) or {})
+    monkeypatch.setattr(startup_benchmark, "_train_run", lambda cmd, caches: seen.append(("train", caches)) or {})
+    args = startup_benchmark.argparse.Namespace(env="GpuCartpole-v0", num_envs=2, train="python train.py")
+    rows = startup_benchmark.run(args)
+    assert [(r["run"], r["cache"]) for r in rows] == [("env", "cold"), ("env", "warm"), ("train", "cold"),
+                                                      ("train", "warm")]
+    (_, env_cold), (_, env_warm), (_, train_cold), (_, train_warm) = seen
+    assert env_cold == env_warm and train_cold == train_warm
+    assert set(env_cold) == set(startup_benchmark.CACHE_VARIABLES)
+    assert not set(env_cold.values()) & set(train_cold.values())

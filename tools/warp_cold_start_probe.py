@@ -1,6 +1,7 @@
 """Cold-start probe: seconds from import to GpuAllegroHand-v0's first finished step on a GPU,
-with MuJoCo Warp's kernel cache and the CUDA driver's cache empty, under one of these modes:
-  default   Warp's defaults (PTX, which the driver compiles again when it loads it)
+with MuJoCo Warp's kernel cache and the CUDA driver's cache empty and gpu-envs' prebuilt kernels
+left out (GPU_ENVS_WARP_KERNELS=0), under one of these modes:
+  default   Warp's defaults (PTX, or CUBIN where the driver's CUDA is older than Warp's toolkit)
   cubin     warp.config.cuda_output = "cubin" (no second compile by the driver)
   parallel  cubin, and every Warp module imported by then built at once by warp.force_load
             with max_workers threads before the first step
@@ -11,6 +12,7 @@ Run each mode in a fresh process with WARP_CACHE_PATH and CUDA_CACHE_PATH set to
 
 import argparse
 import json
+import os
 import time
 
 START = time.perf_counter()
@@ -22,6 +24,7 @@ def main(argv=None):
     parser.add_argument("--env", default="GpuAllegroHand-v0")
     parser.add_argument("--num-envs", type=int, default=4096)
     args = parser.parse_args(argv)
+    os.environ["GPU_ENVS_WARP_KERNELS"] = "0"  # measure Warp building its kernels, not the shipped ones
     import warp as wp  # after the arguments: --help works without Warp
 
     if args.mode in ("cubin", "parallel"):
