@@ -15,9 +15,10 @@ from conftest import AUTORESET_MODES, CONTRACT_ENV_IDS, CONTRACT_EPISODE_STEPS a
 
 ids = pytest.mark.parametrize("env_id", CONTRACT_ENV_IDS)
 # The autoreset modes are the shell's (gpu_envs/batched.py), the same code for every task: the
-# non-default modes run on every env but the hand and the Ant, whose CPU compiles cost most (13-14 s
-# a mode for the Ant); Cartpole and the example task written outside the package keep them
-# covered for a task with and without task-wide infos. The default, SAME_STEP, runs everywhere.
+# non-default modes run on every env but the hand and the Ant, whose CPU compiles cost most;
+# Cartpole and the example task written outside the package keep them covered for a task with and
+# without task-wide infos (and tests/test_gymnasium_wrappers.py steps the Ant in every mode). The
+# default, SAME_STEP, runs everywhere.
 MODE_ENV_IDS = tuple(env_id for env_id in CONTRACT_ENV_IDS if env_id not in ("GpuAllegroHand-v0", "GpuAnt-v0"))
 env_modes = pytest.mark.parametrize("env_id, mode", [(env_id, mode) for env_id in CONTRACT_ENV_IDS
                                                      for mode in AUTORESET_MODES
