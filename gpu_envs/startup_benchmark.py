@@ -44,13 +44,12 @@ FIRST_ITERATION = "it "  # the progress lines of examples/train.py start with "i
 STAMPED = re.compile(r"\[ *[0-9.]+ s\] ")  # its start-up lines: "[  12.3 s] creating ..."
 
 
-def _warp_modules_built(since: float) -> int | None:
+def _warp_modules_built(since: float) -> int:
     """Warp module folders in the kernel cache whose metadata was written after `since` (epoch s):
-    the modules this process built; shipped ones keep their archived time. None where this
-    process did not use Warp."""
-    warp = sys.modules.get("warp")  # imported by MJX wherever it is installed, even for a JAX-backend env
-    if warp is None or warp.config.kernel_cache_dir is None:  # None: Warp never initialised
-        return None
+    the modules this process built; shipped ones keep their archived time. (For a Warp-backend
+    env: Warp is then initialised.)"""
+    import warp
+
     cache = Path(warp.config.kernel_cache_dir)
     return sum(1 for meta in cache.glob("wp_*/*.meta") if meta.stat().st_mtime >= since)
 
@@ -85,7 +84,7 @@ def child(stamps: dict, env_id: str, num_envs: int, device: str | None, backend:
     env.block_until_ready()
     stamps["first_step"] = time.time()
     return {"stamps": stamps, "backend": env.backend, "device": str(env.device),
-            "warp_modules_built": _warp_modules_built(stamps["import_gpu_envs"])}
+            "warp_modules_built": _warp_modules_built(stamps["import_gpu_envs"]) if env.backend == "warp" else None}
 
 
 def _phases(started: float, stamps: dict) -> dict:
