@@ -35,11 +35,11 @@ class EnvState(NamedTuple):
 class StepOutput(NamedTuple):
     """What one batched step returns to the user (N envs; fresh buffers every step)."""
 
-    obs: jax.Array  # (N, obs_dim) float32; SAME_STEP: first obs of the new episode where done
+    obs: jax.Array  # (N, obs_dim) float32, or (N, H, W, C) uint8 images; SAME_STEP: first obs of the new episode where done
     reward: jax.Array  # (N,) float32
     terminated: jax.Array  # (N,) bool
     truncated: jax.Array  # (N,) bool
-    final_obs: jax.Array | None  # SAME_STEP: (N, obs_dim) last obs of the finished episode where done; else None
+    final_obs: jax.Array | None  # SAME_STEP: (N, ...) last obs of the finished episode where done; else None
     done: jax.Array  # (N,) bool: terminated | truncated (gymnasium's `_final_obs` / `_episode` mask)
     episode_return: jax.Array  # (N,) float32: the finished episode's return where done, else 0
     episode_length: jax.Array  # (N,) int32: the finished episode's length where done, else 0
@@ -108,12 +108,29 @@ class BatchedEnv:
     In every mode an env whose physics goes non-finite is reported `truncated` and
     `sim_unstable`, with reward 0, a zero observation and zero extras in place of the
     non-finite ones; the task's metrics do not count it.
+
+    pixels: None (observations are the task's `observe`), or a function from the envs'
+    `PhysicsState` (leading axis N) to their images (N, H, W, C) uint8, which then replace the
+    observations (`gpu_envs.pixels.PixelRenderer.render`).
     """
 
-    def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP):
+    def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
+                 pixels=None):
         self.task = task
         self.num_envs = int(num_envs)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.pixels = pixels
+
+    def _observe(self, task_state) -> jax.Array:
+        """The envs' observations: the task's, or their images."""
+        if self.pixels is None:
+            return jax.vmap(self.task.observe)(task_state)
+        return self.pixels(self.task.physics(task_state))
+
+    def _images(self, task_state, blank: jax.Array) -> jax.Array:
+        """The envs' images, zero where `blank` (N,) (physics that went non-finite)."""
+        images = self.pixels(self.task.physics(task_state))
+        return jnp.where(blank.reshape((-1,) + (1,) * (images.ndim - 1)), jnp.zeros_like(images), images)
 
     def reset(self, keys: jax.Array) -> tuple[EnvState, jax.Array]:
         """Every env reset from its own key in `keys` (N, 2): (state, obs (N, obs_dim))."""
@@ -127,7 +144,7 @@ class BatchedEnv:
             needs_reset=jnp.zeros(self.num_envs, bool),
             metrics=self.task.init_metrics(),
         )
-        return state, jax.vmap(self.task.observe)(task_state)
+        return state, self._observe(task_state)
 
     def reset_where(self, state: EnvState, mask: jax.Array, keys: jax.Array) -> tuple[EnvState, jax.Array]:
         """Reset the envs where `mask` (N,) is True from their rows of `keys` (N, 2); the
@@ -143,7 +160,7 @@ class BatchedEnv:
             needs_reset=state.needs_reset & ~mask,
             metrics=state.metrics,
         )
-        return state, jax.vmap(self.task.observe)(task_state)
+        return state, self._observe(task_state)
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepOutput]:
         """One control step of every env with `action` (N, action_dim), then the autoreset mode's resets."""
@@ -183,6 +200,9 @@ class BatchedEnv:
             fresh = jax.vmap(task.reset)(split[:, 1])
             task_state = _select(restart, fresh, result.state)
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
+        if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
+            obs = self._images(task_state, unstable & ~restart)
+            last_obs = self._images(result.state, unstable) if mode == AutoresetMode.SAME_STEP else None
 
         # envs whose physics went non-finite end their episode but hold no values to average
         metrics = task.update_metrics(state.metrics, done & ~unstable, extras)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.int32): torch.int32,
-                 np.dtype(np.bool_): torch.bool}
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.int32: np.int32, torch.bool: np.bool_}
+                 np.dtype(np.bool_): torch.bool, np.dtype(np.uint8): torch.uint8}
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.int32: np.int32, torch.bool: np.bool_, torch.uint8: np.uint8}
 _ALIGN = 16  # bytes; every field starts aligned so typed views are legal
 
 
@@ -49,7 +49,7 @@ def pack(arrays: dict[str, jax.Array], fields: list[Field]) -> jax.Array:
     parts, offset = [], 0
     for field in fields:
         x = arrays[field.name]
-        raw = x.astype(jnp.uint8) if x.dtype == jnp.bool_ else jax.lax.bitcast_convert_type(x, jnp.uint8)
+        raw = x.astype(jnp.uint8) if x.dtype in (jnp.bool_, jnp.uint8) else jax.lax.bitcast_convert_type(x, jnp.uint8)
         parts.append(raw.reshape(-1))
         pad = field.start - offset
         if pad:

@@ -26,6 +26,7 @@ from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
+from .pixels import CHANNELS, OBS_MODES, PixelRenderer, check_obs_mode, parse_image_size, require_images_fit
 from .seeding import check_seed, key_from_seed, keys_from_seeds
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
@@ -64,6 +65,10 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             `gpu_envs.render.RenderConfig` fields (num_envs=16 shown, camera pose, grid spacing).
         autoreset_mode: gymnasium's `AutoresetMode` (or "same_step", "next_step", "disabled"):
             how finished envs are reset; SAME_STEP (default) resets them inside `step`.
+        obs_mode: "state" (default: the task's observation vector), or pixels rendered on the
+            env's device inside the step: "rgb" (H, W, 3), "depth" (H, W, 1) or "rgbd" (H, W, 4),
+            uint8, channels last (`gpu_envs.pixels`; needs MuJoCo Warp, the 'warp' extra).
+        image_size: the pixel modes' image, an int (square) or (width, height); default 64.
 
     An env holds device buffers that each step donates, so it cannot be copied or pickled
     (`copy.copy`, `copy.deepcopy` and `pickle` raise TypeError): make a second env instead.
@@ -72,7 +77,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array", "human"]}
 
     def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
-                 render_config=None, autoreset_mode=AutoresetMode.SAME_STEP):
+                 render_config=None, autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state",
+                 image_size=None):
         if not is_positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
@@ -80,6 +86,13 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
+        self.obs_mode = check_obs_mode(obs_mode)
+        if obs_mode == "state" and image_size is not None:
+            raise ValueError(f"image_size applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
+                             f"(got image_size={image_size!r})")
+        image = parse_image_size(64 if image_size is None else image_size) if obs_mode != "state" else None
+        if image is not None:  # before the host's copies below: the device's limit is the usual one
+            require_images_fit(task.sim.device, num_envs, obs_mode, *image)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = dict(self.metadata, render_fps=max(1, round(1.0 / task.dt)), autoreset_mode=self.autoreset_mode)
         self.compilation_cache = use_default_cache()  # before anything compiles (gpu_envs/compile_cache.py)
@@ -91,17 +104,24 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.device = torch_device_of(self.jax_device)
         self.backend = task.sim.backend
 
-        # gymnasium's batched spaces hold two float32 bounds per observation and action entry
-        memory.require_host_fits(self.num_envs, 8 * (task.obs_dim + task.action_dim), "the batched spaces")
-        bound = np.float32(task.obs_bound)
-        self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
+        # gymnasium's batched spaces hold two bounds per observation and action entry
+        obs_bytes = 8 * task.obs_dim if image is None else 2 * image[0] * image[1] * CHANNELS[obs_mode]
+        memory.require_host_fits(self.num_envs, obs_bytes + 8 * task.action_dim, "the batched spaces")
+        self.pixel_renderer = None if image is None else PixelRenderer(task, self.num_envs, obs_mode, *image)
+        if image is None:
+            bound = np.float32(task.obs_bound)
+            self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
+        else:
+            width, height = image
+            self.single_observation_space = gym.spaces.Box(0, 255, (height, width, CHANNELS[obs_mode]), np.uint8)
         self.single_action_space = gym.spaces.Box(-1.0, 1.0, (task.action_dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
         self._action_shape = (self.num_envs, task.action_dim)
 
         task.sim.reserve(self.num_envs)
-        self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode)
+        self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode,
+                                   pixels=None if self.pixel_renderer is None else self.pixel_renderer.render)
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))

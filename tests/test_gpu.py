@@ -49,3 +49,21 @@ def test_kept_cuda_tensors_survive_later_steps(gpu_cartpole):
         gpu_cartpole.step(-torch.ones(1024, 1, device="cuda"))
     torch.cuda.synchronize()
     assert torch.equal(kept, copy)
+
+
+@pytest.mark.parametrize("env_id, backend", [("GpuCartpole-v0", "jax"), ("GpuAllegroHand-v0", "warp")])
+def test_gpu_images_match_the_cpu_images(env_id, backend):
+    """The same ray tracer on the GPU and on Warp's CPU backend, the same states: the images agree
+    to within 1 grey level on average (float rounding differs; no pixel may differ by more than
+    a few edges' worth)."""
+    pytest.importorskip("warp")
+    images = {}
+    for device, env_backend in (("cuda", backend), ("cpu", "jax")):
+        env = gym.make_vec(env_id, num_envs=4, device=device, backend=env_backend, obs_mode="rgb", image_size=64)
+        try:
+            obs, _ = env.reset(seed=0)
+            images[device] = obs.cpu().numpy().astype(int)
+        finally:
+            env.close()
+    difference = abs(images["cuda"] - images["cpu"])
+    assert difference.mean() < 1.0 and (difference > 32).mean() < 0.01

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 
 from ..camera import CameraDefaults
@@ -39,6 +40,7 @@ from .base import Task, TaskStep, average_over_finished
 from .config import TaskConfig, param
 from .hand_model import load_hand_scene
 from .registry import register_task
+from .urdf_hand import VENDOR_JOINTS, VENDOR_TIPS, scene_spec_from_urdf
 
 RELATIVE_CONTROL_DT = 1.0 / 60.0  # s: IsaacGymEnvs' sim dt, which its relative control scales actions by
 _OBS_NOISE_STREAM = 1  # observation noise is drawn from the state's key folded with this
@@ -143,6 +145,15 @@ class AllegroHandTask(Task):
         mj_model = load_hand_scene(resolve_asset(c.hand_model), c.urdf_joint_names, c.urdf_tip_links)
         _set_solver(mj_model, c.timestep, c.solver_iterations)
         return mj_model
+
+    def model_spec(self) -> mujoco.MjSpec:
+        c = self.config
+        path = resolve_asset(c.hand_model)
+        if str(path).lower().endswith(".urdf"):
+            joints = VENDOR_JOINTS if c.urdf_joint_names is None else c.urdf_joint_names
+            tips = VENDOR_TIPS if c.urdf_tip_links is None else c.urdf_tip_links
+            return scene_spec_from_urdf(path, joints, tips)
+        return mujoco.MjSpec.from_file(str(path))
 
     # -- reset ---------------------------------------------------------------------------
 

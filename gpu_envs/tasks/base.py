@@ -31,7 +31,8 @@ from .config import TaskConfig
 REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
 # The vector env's own keyword arguments (registry.make_vector_env's), and with gymnasium.make_vec's
 # the names a config field may not have: a field of one of these names could never be set
-VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode")
+VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode",
+                       "obs_mode", "image_size")
 RESERVED_CONFIG_NAMES = ("id", *VECTOR_ENV_KEYWORDS, "vectorization_mode", "vector_kwargs", "wrappers")
 
 
@@ -119,6 +120,12 @@ class Task:
         """The model to simulate. Default: the MJCF file `config.asset` names (a path first, then
         a shipped model's name). Override to validate the model or build it in code."""
         return load_model(resolve_asset(self.config.asset))
+
+    def model_spec(self) -> mujoco.MjSpec:
+        """The simulated model as an editable `mujoco.MjSpec`, for pixel observations (the renderer
+        adds its camera to it). Default: the MJCF file `config.asset` names. A task whose
+        `load_model` builds another model overrides this to return that model's spec."""
+        return mujoco.MjSpec.from_file(str(resolve_asset(self.config.asset)))
 
     def reset(self, key: jax.Array) -> Any:
         """A fresh single-env state drawn with `key` (the start of an episode)."""

@@ -84,6 +84,14 @@ def scene_from_urdf(path: str | os.PathLike, joints=VENDOR_JOINTS, tips=VENDOR_T
     or unreadable file, missing names, or a scene MuJoCo cannot compile; the result still
     needs `hand_scene.scene_problems` (joint order, limits, mesh collisions).
     """
+    try:
+        return scene_spec_from_urdf(path, joints, tips).compile()
+    except ValueError as err:
+        raise AssetError(f"MuJoCo could not build the scene with the hand of {path}: {err}") from err
+
+
+def scene_spec_from_urdf(path: str | os.PathLike, joints=VENDOR_JOINTS, tips=VENDOR_TIPS) -> mujoco.MjSpec:
+    """`scene_from_urdf`'s scene before it is compiled (the pixel renderer adds its camera to it)."""
     path = Path(path)
     hand = _urdf_spec(path)
     problems = _missing_names(hand, tuple(joints), tuple(tips))
@@ -118,7 +126,4 @@ def scene_from_urdf(path: str | os.PathLike, joints=VENDOR_JOINTS, tips=VENDOR_T
     for tip, name, color in zip(tips, HAND_TIPS, tip_colors):
         geom = next(g for g in scene.body(_PREFIX + tip).geoms if g.contype or g.conaffinity)
         geom.name, geom.rgba = name, color
-    try:
-        return scene.compile()
-    except ValueError as err:
-        raise AssetError(f"MuJoCo could not build the scene with the hand of {path}: {err}") from err
+    return scene

@@ -1,0 +1,241 @@
+"""Pixel observations: every env's camera image, rendered on the env's device inside the step.
+
+MuJoCo Warp's batched ray tracer (through MJX, `impl="warp"`) draws one camera per env from the
+env's positions. The renderer keeps its own Warp copy of the task's model with a camera added,
+and recomputes the kinematics from `qpos` and the mocap poses, so it serves either physics
+backend. It runs where Warp runs: on CUDA GPUs and, slower, on the CPU (Warp's CPU backend, the
+same kernels), which needs MuJoCo Warp installed (the `warp` extra).
+
+Observation modes (`OBS_MODES`), each a uint8 image, rows top to bottom, channels last (the layout
+Stable-Baselines3, skrl's conv layers after a permute, and rl_games' `permute_input` expect):
+  - "rgb": (height, width, 3), red, green, blue;
+  - "depth": (height, width, 1), distance along the camera's axis, 0-255 over [0, depth_range]
+    metres (`depth_range`: twice the camera's distance to what it frames), 0 where nothing is hit;
+  - "rgbd": (height, width, 4), both.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+
+from . import memory
+from .camera import CameraDefaults
+
+OBS_MODES = ("state", "rgb", "depth", "rgbd")
+CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}
+CAMERA_NAME = "gpu_envs_pixels"
+MAX_SIDE = 4096  # pixels per side: beyond it the renderer's per-env buffers outgrow any device
+# bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
+_RENDER_BYTES_PER_PIXEL = 8
+
+
+def check_obs_mode(obs_mode) -> str:
+    """`obs_mode` if it is one of `OBS_MODES`, else ValueError naming the allowed modes."""
+    if obs_mode not in OBS_MODES:
+        raise ValueError(f"obs_mode must be one of {OBS_MODES} (got {obs_mode!r})")
+    return obs_mode
+
+
+def parse_image_size(image_size) -> tuple[int, int]:
+    """(width, height) from an int (square) or a (width, height) pair of ints in [1, MAX_SIDE]."""
+    pair = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else image_size
+    try:
+        width, height = (int(side) for side in pair)
+        valid = all(isinstance(side, (int, np.integer)) and not isinstance(side, bool) for side in pair)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid or not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise ValueError(f"image_size must be an int or a (width, height) pair of ints in [1, {MAX_SIDE}] "
+                         f"(got {image_size!r})")
+    return width, height
+
+
+def require_warp() -> None:
+    """ImportError saying what to install when MuJoCo Warp (the renderer) is missing."""
+    if importlib.util.find_spec("warp") is None:
+        raise ImportError("pixel observations are rendered by MuJoCo Warp's ray tracer: install the 'warp' extra of "
+                          "gpu-envs (pip install -e '.[warp]' in its clone), or use obs_mode='state'")
+
+
+def camera_pose(defaults: CameraDefaults, fovy: float, aspect: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(position (3,), xyaxes (6,), distance) of a fixed camera seeing one env as `render()` frames
+    it: MuJoCo's free camera at `defaults` (lookat, distance, azimuth, elevation), vertical field
+    of view `fovy` degrees, images `aspect` = width / height. A distance of 0 (Cartpole's) frames
+    one grid cell (`defaults.spacing`), as `render()` does for one env."""
+    distance = float(defaults.distance)
+    if distance <= 0:
+        dx, dy = (defaults.spacing, defaults.spacing) if np.isscalar(defaults.spacing) else defaults.spacing
+        distance = max(dx / aspect, dy) / (2 * math.tan(math.radians(fovy) / 2))
+    azimuth, elevation = math.radians(defaults.azimuth), math.radians(defaults.elevation)
+    forward = np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
+                        math.sin(elevation)])
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    position = np.asarray(defaults.lookat, float) - distance * forward
+    return position, np.concatenate([right, up]), distance
+
+
+def add_camera(spec: mujoco.MjSpec, defaults: CameraDefaults, width: int, height: int, fovy: float) -> float:
+    """Add the camera `CAMERA_NAME` to `spec`, posed by `camera_pose`; on the tracked body when
+    `defaults.track` names one, following it without turning (MuJoCo's "track" mode, which keeps
+    the offset and orientation the camera has at the model's reference pose). Returns the
+    camera's `depth_range` in metres (module docstring)."""
+    position, xyaxes, distance = camera_pose(defaults, fovy, width / height)
+    parent = spec.worldbody
+    if defaults.track is not None:
+        parent = spec.body(defaults.track)
+        if parent is None:
+            raise ValueError(f"the camera tracks body {defaults.track!r}, which the model does not have "
+                             "(CameraDefaults.track names a body of the task's model)")
+        model = spec.compile()
+        data = mujoco.MjData(model)
+        mujoco.mj_kinematics(model, data)
+        body = model.body(defaults.track).id
+        to_body = data.xmat[body].reshape(3, 3).T  # world -> the body's frame at the reference pose
+        position = to_body @ (position - data.xpos[body])
+        xyaxes = np.concatenate([to_body @ xyaxes[:3], to_body @ xyaxes[3:]])
+    camera = parent.add_camera(name=CAMERA_NAME, pos=position, fovy=fovy)
+    camera.alt.type = mujoco.mjtOrientation.mjORIENTATION_XYAXES
+    camera.alt.xyaxes = xyaxes
+    if defaults.track is not None:
+        camera.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACK
+    return 2.0 * distance
+
+
+def _check_same_model(render_model: mujoco.MjModel, sim_model: mujoco.MjModel, task_name: str) -> None:
+    """ValueError when the renderer's model is not the simulated one plus a camera."""
+    sizes = ("nq", "nbody", "ngeom", "nmocap")
+    differ = [f"{n} {getattr(render_model, n)} != {getattr(sim_model, n)}" for n in sizes
+              if getattr(render_model, n) != getattr(sim_model, n)]
+    if differ:
+        raise ValueError(f"{task_name}.model_spec() is not the model it simulates ({', '.join(differ)}): a task that "
+                         "builds its model in load_model() must return the same model from model_spec() for pixels")
+
+
+def image_bytes(num_envs: int, mode: str, width: int, height: int) -> int:
+    """Device bytes the pixels of `num_envs` envs take per step: the renderer's buffers, and the
+    observation, the finished episodes' observation and their packed copy for torch."""
+    return num_envs * width * height * (_RENDER_BYTES_PER_PIXEL + 3 * CHANNELS[mode])
+
+
+def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int) -> None:
+    """MemoryError, with the estimate, when the images (`image_bytes`) need more than 90% of the
+    memory `device` has free."""
+    free = memory.available_bytes(device)
+    needed = image_bytes(num_envs, mode, width, height)
+    if free is not None and needed > 0.9 * free:
+        raise MemoryError(f"image_size=({width}, {height}) with obs_mode={mode!r} for {num_envs} envs needs about "
+                          f"{needed / 1e9:.1f} GB of images on {device} and {free / 1e9:.1f} GB is free: "
+                          "use fewer envs or smaller images")
+
+
+class PixelRenderer:
+    """Renders every env's image for an observation mode of `OBS_MODES` (module docstring).
+
+    Built for `num_envs` envs of `task` on the task's device; `render(physics)` maps the envs'
+    `PhysicsState` (leading axis N) to uint8 images (N, height, width, channels), traced inside
+    the env's jitted step.
+    """
+
+    def __init__(self, task, num_envs: int, mode: str, width: int, height: int):
+        if mode not in CHANNELS:
+            raise ValueError(f"PixelRenderer renders {tuple(CHANNELS)} (got {mode!r})")
+        device = task.sim.device
+        require_images_fit(device, num_envs, mode, width, height)
+        require_warp()
+        from mujoco import mjx
+
+        spec = task.model_spec()
+        fovy = float(spec.visual.global_.fovy)
+        self.depth_range = add_camera(spec, task.camera, width, height, fovy)
+        model = spec.compile()
+        _check_same_model(model, task.sim.mj_model, type(task).__name__)
+        self.mode, self.width, self.height, self.num_envs = mode, width, height, int(num_envs)
+        self.channels = CHANNELS[mode]
+        camera = model.camera(CAMERA_NAME).id
+        self._poses = _CameraAndLightPoses(model, camera)
+        wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
+        with jax.default_device(device):
+            self._model = mjx.put_model(model, device=device, impl="warp")
+            self._template = mjx.make_data(model, device=device, impl="warp")
+        warp_device = "cpu" if device.platform == "cpu" else f"cuda:{getattr(device, 'local_hardware_id', device.id)}"
+        self._context = mjx.create_render_context(
+            model, nworld=self.num_envs, devices=[warp_device], cam_res=(width, height), render_rgb=wants_rgb,
+            render_depth=wants_depth, cam_active=[i == camera for i in range(model.ncam)], use_shadows=False)
+
+    def render(self, physics) -> jax.Array:
+        """uint8 (N, height, width, channels) images of the envs whose `PhysicsState` is `physics`."""
+        from mujoco import mjx
+
+        context = self._context.pytree()
+
+        def one_env(qpos, mocap_pos, mocap_quat):
+            data = self._template.replace(qpos=qpos, mocap_pos=mocap_pos, mocap_quat=mocap_quat)
+            data = self._poses.place(mjx.kinematics(self._model, data))
+            data = mjx.refit_bvh(self._model, data, context)
+            rgb, depth, _ = mjx.render(self._model, data, context)
+            return rgb, depth
+
+        rgb, depth = jax.vmap(one_env)(physics.qpos, physics.mocap_pos, physics.mocap_quat)
+        shape = (self.num_envs, self.height, self.width)
+        parts = []
+        if self.mode in ("rgb", "rgbd"):  # packed 0xAARRGGBB per pixel
+            packed = rgb.reshape(shape)
+            parts += [((packed >> shift) & 0xFF).astype(jnp.uint8) for shift in (16, 8, 0)]
+        if self.mode in ("depth", "rgbd"):
+            scaled = jnp.clip(depth.reshape(shape) / self.depth_range, 0.0, 1.0)
+            parts.append(jnp.round(scaled * 255.0).astype(jnp.uint8))
+        return jnp.stack(parts, axis=-1)
+
+
+_FIXED, _TRACK = int(mujoco.mjtCamLight.mjCAMLIGHT_FIXED), int(mujoco.mjtCamLight.mjCAMLIGHT_TRACK)
+
+
+class _CameraAndLightPoses:
+    """MuJoCo's camera and light placement (`mj_camlight`) for the modes "fixed" and "track", in
+    JAX: MJX's Warp backend computes body poses (`kinematics`) but not these, which the ray
+    tracer reads. Covers the renderer's camera and every light of the model."""
+
+    def __init__(self, model: mujoco.MjModel, camera: int):
+        modes = {"camera": int(model.cam_mode[camera]), **{f"light {i}": int(m) for i, m in enumerate(model.light_mode)}}
+        other = {name: mode for name, mode in modes.items() if mode not in (_FIXED, _TRACK)}
+        if other:
+            raise ValueError(f"pixel observations place cameras and lights with mode fixed or track; the model has "
+                             f"{other} (mujoco.mjtCamLight): set those lights' or the camera's mode to fixed or track")
+        self.camera = camera
+        self.cam_body, self.cam_track = int(model.cam_bodyid[camera]), modes["camera"] == _TRACK
+        self.cam_pos, self.cam_pos0 = jnp.asarray(model.cam_pos[camera]), jnp.asarray(model.cam_pos0[camera])
+        local = np.zeros(9)
+        mujoco.mju_quat2Mat(local, model.cam_quat[camera])
+        self.cam_mat, self.cam_mat0 = jnp.asarray(local.reshape(3, 3)), jnp.asarray(model.cam_mat0[camera].reshape(3, 3))
+        self.light_body = np.asarray(model.light_bodyid)
+        self.light_track = jnp.asarray(model.light_mode == _TRACK)
+        self.light_pos, self.light_pos0 = jnp.asarray(model.light_pos), jnp.asarray(model.light_pos0)
+        self.light_dir, self.light_dir0 = jnp.asarray(model.light_dir), jnp.asarray(model.light_dir0)
+
+    def place(self, data):
+        """`data` (one env, body poses computed) with the camera's and the lights' poses set."""
+        xpos, xmat = data.xpos, data.xmat.reshape(-1, 3, 3)
+        body = self.cam_body
+        if self.cam_track:
+            pos, mat = xpos[body] + self.cam_pos0, self.cam_mat0
+        else:
+            pos, mat = xpos[body] + xmat[body] @ self.cam_pos, xmat[body] @ self.cam_mat
+        cam_xpos = data.cam_xpos.at[self.camera].set(pos)
+        cam_xmat = data.cam_xmat.at[self.camera].set(mat.reshape(data.cam_xmat.shape[1:]))
+        lights = self.light_body
+        track = self.light_track[:, None]
+        light_xpos = jnp.where(track, xpos[lights] + self.light_pos0,
+                               xpos[lights] + jnp.einsum("lij,lj->li", xmat[lights], self.light_pos))
+        light_xdir = jnp.where(track, self.light_dir0, jnp.einsum("lij,lj->li", xmat[lights], self.light_dir))
+        impl = data._impl  # the Warp backend's own fields hold the lights
+        impl = impl.replace(light_xpos=light_xpos.astype(impl.light_xpos.dtype),
+                            light_xdir=light_xdir.astype(impl.light_xdir.dtype))
+        return data.replace(cam_xpos=cam_xpos, cam_xmat=cam_xmat, _impl=impl)
