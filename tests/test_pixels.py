@@ -133,3 +133,20 @@ def test_the_images_match_mujocos_own_renderer_within_a_tolerance():
     finally:
         renderer.close()
     assert np.abs(obs[0].numpy().astype(int) - reference).mean() < 20
+
+
+def test_sb3_trains_a_cnn_policy_on_the_images():
+    """SB3's CnnPolicy (NatureCNN, images of at least 36 pixels a side) takes the channels-last
+    uint8 images through the adapter; SB3 transposes them itself (VecTransposeImage)."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    from gpu_envs.wrappers.sb3 import Sb3VecEnv
+
+    env = gym.make_vec("GpuCartpole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=40)
+    try:
+        model = sb3.PPO("CnnPolicy", Sb3VecEnv(env), n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu")
+        model.learn(16)
+        assert model.observation_space.shape == (3, 40, 40)  # channels first after SB3's transpose
+        action, _ = model.predict(env.reset(seed=1)[0].numpy())
+    finally:
+        env.close()
+    assert action.shape == (2, 1)
