@@ -150,3 +150,18 @@ def test_sb3_trains_a_cnn_policy_on_the_images():
     finally:
         env.close()
     assert action.shape == (2, 1)
+
+
+@pytest.mark.slow
+def test_train_py_trains_the_pixel_cartpole_config_and_exports_an_image_policy(tmp_path):
+    """task=CartpolePixels (rl_games, a CNN over rgb images): two iterations on the CPU, and the
+    exported TorchScript policy takes the env's uint8 images."""
+    from test_train_cli import run_cli
+
+    out = run_cli("max_iterations=2", "train.params.config.minibatch_size=64", "task.env.params.image_size=40",
+                  tmp_path=tmp_path, task="CartpolePixels", num_envs=8)
+    assert "it     2/2" in out and "conv_name: conv2d" in out
+    policy_path, = tmp_path.glob("CartpolePixels_*/nn/CartpolePixels_policy.pt")
+    policy = torch.jit.load(str(policy_path))
+    actions = policy(torch.randint(0, 256, (5, 40, 40, 3), dtype=torch.uint8))
+    assert actions.shape == (5, 1) and torch.all(actions.abs() <= 1)

@@ -73,22 +73,27 @@ class ProgressObserver(AlgoObserver):
 
 
 class DeterministicPolicy(torch.nn.Module):
-    """rl_games' actor as a plain module: observations (N, obs_dim) -> mean actions in [-1, 1]."""
+    """rl_games' actor as a plain module: observations (N, *obs_shape) -> mean actions in [-1, 1].
+    uint8 images are scaled to [0, 1] first, as rl_games does in training."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if obs.dtype == torch.uint8:
+            obs = obs.float() / 255.0
         mu = self.model.a2c_network({"obs": self.model.norm_obs(obs)})[0]
         return torch.clamp(mu, -1.0, 1.0)
 
 
-def export_policy(model, obs_dim: int, path: str) -> str:
-    """Write the deterministic policy of rl_games `model` as TorchScript (CPU) to `path`."""
+def export_policy(model, observation_space, path: str) -> str:
+    """Write the deterministic policy of rl_games `model`, for one env's `observation_space` (a
+    Box: a vector, or uint8 images), as TorchScript (CPU) to `path`."""
     policy = DeterministicPolicy(copy.deepcopy(model).cpu().eval())
+    example = torch.zeros((1, *observation_space.shape), dtype=torch.from_numpy(observation_space.low).dtype)
     with torch.no_grad():
-        traced = torch.jit.trace(policy, torch.zeros(1, obs_dim), check_trace=False)
+        traced = torch.jit.trace(policy, example, check_trace=False)
     traced.save(path)
     print(f"policy (TorchScript): {path}", flush=True)
     return path
@@ -163,7 +168,7 @@ def train(env, cfg, run: Run) -> str:
     report_sync(ranks, model)
     if ranks.is_main:
         agent.save(path)
-        export_policy(model, env.single_observation_space.shape[0], path + "_policy.pt")
+        export_policy(model, env.single_observation_space, path + "_policy.pt")
     progress.summary(path + ".pth")
     return path + ".pth"
 
@@ -178,5 +183,5 @@ def play(env, cfg, run: Run) -> None:
         player = runner.create_player()
     player.restore(cfg.checkpoint)
     if cfg.export_policy:
-        export_policy(player.model, env.single_observation_space.shape[0], cfg.export_policy)
+        export_policy(player.model, env.single_observation_space, cfg.export_policy)
     player.run()
