@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from gymnasium.vector import AutoresetMode
 
+from .pixels import FrameStack
 from .tasks.base import Task
 
 
@@ -30,6 +31,7 @@ class EnvState(NamedTuple):
     episode_length: jax.Array  # (N,) int32: env steps in the running episode
     needs_reset: jax.Array  # (N,) bool: NEXT_STEP autoreset resets these envs at the next step
     metrics: dict  # scalars over all envs that the task keeps (e.g. consecutive_successes)
+    frames: Any = None  # stacked pixel observations: the last observation (N, H, W, k * C); else None
 
 
 class StepOutput(NamedTuple):
@@ -112,14 +114,16 @@ class BatchedEnv:
     pixels: None (observations are the task's `observe`), or a function from the envs'
     `PhysicsState` (leading axis N) to their images (N, H, W, C) uint8, which then replace the
     observations (`gpu_envs.pixels.PixelRenderer.render`).
+    frame_stack: with pixels, observations of the last `frame_stack` images (`pixels.FrameStack`).
     """
 
     def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
-                 pixels=None):
+                 pixels=None, frame_stack: int = 1):
         self.task = task
         self.num_envs = int(num_envs)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.pixels = pixels
+        self.stack = FrameStack(frame_stack) if pixels is not None and frame_stack > 1 else None
 
     def _observe(self, task_state) -> jax.Array:
         """The envs' observations: the task's, or their images."""
@@ -129,7 +133,11 @@ class BatchedEnv:
 
     def _images(self, task_state, blank: jax.Array) -> jax.Array:
         """The envs' images, zero where `blank` (N,) (physics that went non-finite)."""
-        images = self.pixels(self.task.physics(task_state))
+        return self._blank(blank, self.pixels(self.task.physics(task_state)))
+
+    @staticmethod
+    def _blank(blank: jax.Array, images: jax.Array) -> jax.Array:
+        """`images` (N, ...) with zeros where `blank` (N,)."""
         return jnp.where(blank.reshape((-1,) + (1,) * (images.ndim - 1)), jnp.zeros_like(images), images)
 
     def reset(self, keys: jax.Array) -> tuple[EnvState, jax.Array]:
@@ -144,7 +152,11 @@ class BatchedEnv:
             needs_reset=jnp.zeros(self.num_envs, bool),
             metrics=self.task.init_metrics(),
         )
-        return state, self._observe(task_state)
+        obs = self._observe(task_state)
+        if self.stack is not None:
+            obs = self.stack.first(obs)
+            state = state._replace(frames=obs)
+        return state, obs
 
     def reset_where(self, state: EnvState, mask: jax.Array, keys: jax.Array) -> tuple[EnvState, jax.Array]:
         """Reset the envs where `mask` (N,) is True from their rows of `keys` (N, 2); the
@@ -159,8 +171,13 @@ class BatchedEnv:
             episode_length=jnp.where(mask, 0, state.episode_length),
             needs_reset=state.needs_reset & ~mask,
             metrics=state.metrics,
+            frames=state.frames,
         )
-        return state, self._observe(task_state)
+        obs = self._observe(task_state)
+        if self.stack is not None:  # the reset envs start a stack; the others show theirs again
+            obs = jnp.where(mask.reshape(-1, 1, 1, 1), self.stack.first(obs), state.frames)
+            state = state._replace(frames=obs)
+        return state, obs
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepOutput]:
         """One control step of every env with `action` (N, action_dim), then the autoreset mode's resets."""
@@ -200,9 +217,15 @@ class BatchedEnv:
             fresh = jax.vmap(task.reset)(split[:, 1])
             task_state = _select(restart, fresh, result.state)
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
+        frames = state.frames
         if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
-            obs = self._images(task_state, unstable & ~restart)
+            blank = unstable & ~restart
+            obs = self._images(task_state, blank)
             last_obs = self._images(result.state, unstable) if mode == AutoresetMode.SAME_STEP else None
+            if self.stack is not None:
+                if last_obs is not None:
+                    last_obs = self._blank(unstable, self.stack.end(frames, last_obs))
+                obs = frames = self._blank(blank, self.stack.push(frames, obs, restart))
 
         # envs whose physics went non-finite end their episode but hold no values to average
         metrics = task.update_metrics(state.metrics, done & ~unstable, extras)
@@ -214,6 +237,7 @@ class BatchedEnv:
             episode_length=jnp.where(restart | done, 0, length),
             needs_reset=done if mode == AutoresetMode.NEXT_STEP else state.needs_reset,
             metrics=metrics,
+            frames=frames,
         )
         out = StepOutput(
             obs=obs,

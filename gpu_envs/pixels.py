@@ -26,11 +26,13 @@ import numpy as np
 
 from . import memory
 from .camera import CameraDefaults
+from .sim import quiet_warp
 
 OBS_MODES = ("state", "rgb", "depth", "rgbd")
 CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}
 CAMERA_NAME = "gpu_envs_pixels"
 MAX_SIDE = 4096  # pixels per side: beyond it the renderer's per-env buffers outgrow any device
+MAX_FRAME_STACK = 16
 # bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
 _RENDER_BYTES_PER_PIXEL = 8
 
@@ -119,17 +121,19 @@ def _check_same_model(render_model: mujoco.MjModel, sim_model: mujoco.MjModel, t
                          "builds its model in load_model() must return the same model from model_spec() for pixels")
 
 
-def image_bytes(num_envs: int, mode: str, width: int, height: int) -> int:
-    """Device bytes the pixels of `num_envs` envs take per step: the renderer's buffers, and the
-    observation, the finished episodes' observation and their packed copy for torch."""
-    return num_envs * width * height * (_RENDER_BYTES_PER_PIXEL + 3 * CHANNELS[mode])
+def image_bytes(num_envs: int, mode: str, width: int, height: int, frame_stack: int = 1) -> int:
+    """Device bytes the pixels of `num_envs` envs take per step: the renderer's buffers; the
+    observation and the finished episodes' observation (`frame_stack` images each), both again in
+    the packed output for torch; and, with frames stacked, the carried last observation."""
+    return num_envs * width * height * (_RENDER_BYTES_PER_PIXEL + 5 * frame_stack * CHANNELS[mode])
 
 
-def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int) -> None:
+def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int,
+                       frame_stack: int = 1) -> None:
     """MemoryError, with the estimate, when the images (`image_bytes`) need more than 90% of the
     memory `device` has free."""
     free = memory.available_bytes(device)
-    needed = image_bytes(num_envs, mode, width, height)
+    needed = image_bytes(num_envs, mode, width, height, frame_stack)
     if free is not None and needed > 0.9 * free:
         raise MemoryError(f"image_size=({width}, {height}) with obs_mode={mode!r} for {num_envs} envs needs about "
                           f"{needed / 1e9:.1f} GB of images on {device} and {free / 1e9:.1f} GB is free: "
@@ -151,6 +155,8 @@ class PixelRenderer:
         require_images_fit(device, num_envs, mode, width, height)
         require_warp()
         from mujoco import mjx
+
+        quiet_warp()
 
         spec = task.model_spec()
         fovy = float(spec.visual.global_.fovy)
@@ -239,3 +245,35 @@ class _CameraAndLightPoses:
         impl = impl.replace(light_xpos=light_xpos.astype(impl.light_xpos.dtype),
                             light_xdir=light_xdir.astype(impl.light_xdir.dtype))
         return data.replace(cam_xpos=cam_xpos, cam_xmat=cam_xmat, _impl=impl)
+
+
+def check_frame_stack(frame_stack) -> int:
+    """`frame_stack` if it is an int in [1, MAX_FRAME_STACK], else ValueError saying so."""
+    if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) or not (
+            1 <= frame_stack <= MAX_FRAME_STACK):
+        raise ValueError(f"frame_stack must be an int in [1, {MAX_FRAME_STACK}] (got {frame_stack!r})")
+    return int(frame_stack)
+
+
+
+class FrameStack:
+    """The last `k` images of every env as one observation, concatenated on the channels, oldest
+    first: (N, H, W, k * C). An env's first observation of an episode repeats its first image.
+    What is carried from step to step is the last observation itself."""
+
+    def __init__(self, k: int):
+        self.k = int(k)
+
+    def first(self, images: jax.Array) -> jax.Array:
+        """The observation of envs whose episode starts with `images` (N, H, W, C)."""
+        return jnp.concatenate([images] * self.k, axis=-1)
+
+    def push(self, last: jax.Array, images: jax.Array, restart: jax.Array) -> jax.Array:
+        """The observation after this step's `images`, from the `last` one; envs where `restart`
+        (N,) start over."""
+        return jnp.where(restart.reshape(-1, 1, 1, 1), self.first(images), self.end(last, images))
+
+    @staticmethod
+    def end(last: jax.Array, images: jax.Array) -> jax.Array:
+        """`last` with its oldest image dropped and `images` appended."""
+        return jnp.concatenate([last[..., images.shape[-1]:], images], axis=-1)

@@ -129,13 +129,17 @@ def check_backend(backend: str, device: jax.Device) -> None:
             raise ValueError(f"backend='warp' runs on CUDA GPUs only (device is {device}): use backend='jax'")
         if not _warp_installed():
             raise ImportError("backend='warp' needs MuJoCo Warp, the 'warp' extra of gpu-envs: pip install -e '.[warp]' in its clone")
-        import warp
+        quiet_warp()
 
-        # otherwise one line per kernel module loaded (dozens per model); warp >= 1.19 reads
-        # log_level, older releases read quiet
-        warp.config.quiet = True
-        if hasattr(warp, "LOG_WARNING"):
-            warp.config.log_level = warp.LOG_WARNING
+
+def quiet_warp() -> None:
+    """Warp's per-module log lines off (otherwise one line per kernel module loaded, dozens per
+    model); its warnings and errors still show. Warp >= 1.19 reads log_level, older releases quiet."""
+    import warp
+
+    warp.config.quiet = True
+    if hasattr(warp, "LOG_WARNING"):
+        warp.config.log_level = warp.LOG_WARNING
 
 
 def _without_solver_limit_prints(model):

@@ -26,7 +26,8 @@ from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
-from .pixels import CHANNELS, OBS_MODES, PixelRenderer, check_obs_mode, parse_image_size, require_images_fit
+from .pixels import (CHANNELS, OBS_MODES, PixelRenderer, check_frame_stack, check_obs_mode, parse_image_size,
+                     require_images_fit)
 from .seeding import check_seed, key_from_seed, keys_from_seeds
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
@@ -69,6 +70,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             env's device inside the step: "rgb" (H, W, 3), "depth" (H, W, 1) or "rgbd" (H, W, 4),
             uint8, channels last (`gpu_envs.pixels`; needs MuJoCo Warp, the 'warp' extra).
         image_size: the pixel modes' image, an int (square) or (width, height); default 64.
+        frame_stack: the pixel modes' observation holds the last `frame_stack` images,
+            concatenated on the channels, oldest first (default 1: the newest image alone).
 
     An env holds device buffers that each step donates, so it cannot be copied or pickled
     (`copy.copy`, `copy.deepcopy` and `pickle` raise TypeError): make a second env instead.
@@ -78,7 +81,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
                  render_config=None, autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state",
-                 image_size=None):
+                 image_size=None, frame_stack: int = 1):
         if not is_positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
@@ -87,12 +90,14 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
         self.obs_mode = check_obs_mode(obs_mode)
-        if obs_mode == "state" and image_size is not None:
-            raise ValueError(f"image_size applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
-                             f"(got image_size={image_size!r})")
+        frame_stack = check_frame_stack(frame_stack)
+        for name, value, default in (("image_size", image_size, None), ("frame_stack", frame_stack, 1)):
+            if obs_mode == "state" and value != default:
+                raise ValueError(f"{name} applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
+                                 f"(got {name}={value!r})")
         image = parse_image_size(64 if image_size is None else image_size) if obs_mode != "state" else None
         if image is not None:  # before the host's copies below: the device's limit is the usual one
-            require_images_fit(task.sim.device, num_envs, obs_mode, *image)
+            require_images_fit(task.sim.device, num_envs, obs_mode, *image, frame_stack=frame_stack)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = dict(self.metadata, render_fps=max(1, round(1.0 / task.dt)), autoreset_mode=self.autoreset_mode)
         self.compilation_cache = use_default_cache()  # before anything compiles (gpu_envs/compile_cache.py)
@@ -105,7 +110,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.backend = task.sim.backend
 
         # gymnasium's batched spaces hold two bounds per observation and action entry
-        obs_bytes = 8 * task.obs_dim if image is None else 2 * image[0] * image[1] * CHANNELS[obs_mode]
+        obs_bytes = 8 * task.obs_dim if image is None else 2 * image[0] * image[1] * CHANNELS[obs_mode] * frame_stack
         memory.require_host_fits(self.num_envs, obs_bytes + 8 * task.action_dim, "the batched spaces")
         self.pixel_renderer = None if image is None else PixelRenderer(task, self.num_envs, obs_mode, *image)
         if image is None:
@@ -113,7 +118,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
         else:
             width, height = image
-            self.single_observation_space = gym.spaces.Box(0, 255, (height, width, CHANNELS[obs_mode]), np.uint8)
+            channels = CHANNELS[obs_mode] * frame_stack
+            self.single_observation_space = gym.spaces.Box(0, 255, (height, width, channels), np.uint8)
         self.single_action_space = gym.spaces.Box(-1.0, 1.0, (task.action_dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
@@ -121,7 +127,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
         task.sim.reserve(self.num_envs)
         self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode,
-                                   pixels=None if self.pixel_renderer is None else self.pixel_renderer.render)
+                                   pixels=None if self.pixel_renderer is None else self.pixel_renderer.render,
+                                   frame_stack=frame_stack)
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))

@@ -40,9 +40,18 @@ def test_an_image_size_is_one_side_or_width_and_height():
     assert pixels.parse_image_size(np.int64(32)) == (32, 32)
 
 
-def test_image_size_without_a_pixel_mode_is_refused(cartpole):
-    with pytest.raises(ValueError, match="image_size applies to the pixel obs modes .*obs_mode is 'state'"):
-        type(cartpole)(cartpole.task, 2, image_size=64)
+@pytest.mark.parametrize("option", [{"image_size": 64}, {"frame_stack": 3}])
+def test_pixel_options_without_a_pixel_mode_are_refused(cartpole, option):
+    (name, value), = option.items()
+    with pytest.raises(ValueError, match=rf"{name} applies to the pixel obs modes .*obs_mode is 'state' "
+                                         rf"\(got {name}={value}\)"):
+        type(cartpole)(cartpole.task, 2, **option)
+
+
+@pytest.mark.parametrize("frame_stack", [0, -1, 2.0, True, "3", pixels.MAX_FRAME_STACK + 1])
+def test_a_frame_stack_that_is_not_a_small_positive_int_is_refused(frame_stack):
+    with pytest.raises(ValueError, match=rf"frame_stack must be an int in \[1, {pixels.MAX_FRAME_STACK}\] \(got"):
+        pixels.check_frame_stack(frame_stack)
 
 
 def test_images_that_cannot_fit_are_refused_with_the_estimate_before_rendering(cartpole, monkeypatch):
@@ -61,7 +70,7 @@ def test_without_mujoco_warp_pixels_say_what_to_install(cartpole, monkeypatch):
 def test_the_vector_env_keywords_are_reserved_for_task_configs():
     from gpu_envs.tasks.base import RESERVED_CONFIG_NAMES
 
-    assert {"obs_mode", "image_size"} <= set(RESERVED_CONFIG_NAMES)
+    assert {"obs_mode", "image_size", "frame_stack"} <= set(RESERVED_CONFIG_NAMES)
 
 
 # -- the camera -----------------------------------------------------------------------------

@@ -140,7 +140,8 @@ def env_ids() -> tuple[str, ...]:
 
 def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str | None = None,
                     output: str = "torch", render_mode=None, render_config=None,
-                    autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state", image_size=None, **params):
+                    autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state", image_size=None,
+                    frame_stack: int = 1, **params):
     """The vector env of the registered task `env_id` (what `gymnasium.make_vec` calls):
     `num_envs` envs on `device`, the task's config fields set from `params`."""
     from ..pixels import check_obs_mode
@@ -149,7 +150,8 @@ def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str
     check_obs_mode(obs_mode)  # before the task compiles anything
     task = task_spec(env_id).make_task(params, backend=backend, device=device)
     return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode, render_config=render_config,
-                        autoreset_mode=autoreset_mode, obs_mode=obs_mode, image_size=image_size)
+                        autoreset_mode=autoreset_mode, obs_mode=obs_mode, image_size=image_size,
+                        frame_stack=frame_stack)
 
 
 def single_env_unsupported(**kwargs):
