@@ -111,9 +111,9 @@ class BatchedEnv:
     `sim_unstable`, with reward 0, a zero observation and zero extras in place of the
     non-finite ones; the task's metrics do not count it.
 
-    pixels: None (observations are the task's `observe`), or a function from the envs'
-    `PhysicsState` (leading axis N) to their images (N, H, W, C) uint8, which then replace the
-    observations (`gpu_envs.pixels.PixelRenderer.render`).
+    pixels: None (observations are the task's `observe`), or a function from one or more
+    `PhysicsState`s of the N envs to a tuple of their images (N, H, W, C) uint8, one per state,
+    which then replace the observations (`gpu_envs.pixels.PixelRenderer.render`).
     frame_stack: with pixels, observations of the last `frame_stack` images (`pixels.FrameStack`).
     """
 
@@ -129,11 +129,7 @@ class BatchedEnv:
         """The envs' observations: the task's, or their images."""
         if self.pixels is None:
             return jax.vmap(self.task.observe)(task_state)
-        return self.pixels(self.task.physics(task_state))
-
-    def _images(self, task_state, blank: jax.Array) -> jax.Array:
-        """The envs' images, zero where `blank` (N,) (physics that went non-finite)."""
-        return self._blank(blank, self.pixels(self.task.physics(task_state)))
+        return self.pixels(self.task.physics(task_state))[0]
 
     @staticmethod
     def _blank(blank: jax.Array, images: jax.Array) -> jax.Array:
@@ -141,7 +137,7 @@ class BatchedEnv:
         return jnp.where(blank.reshape((-1,) + (1,) * (images.ndim - 1)), jnp.zeros_like(images), images)
 
     def reset(self, keys: jax.Array) -> tuple[EnvState, jax.Array]:
-        """Every env reset from its own key in `keys` (N, 2): (state, obs (N, obs_dim))."""
+        """Every env reset from its own key in `keys` (N, 2): (state, obs (N, ...), as `step`'s)."""
         split = jax.vmap(jax.random.split)(keys)  # (N, 2, 2): carried key, reset key
         task_state = jax.vmap(self.task.reset)(split[:, 1])
         state = EnvState(
@@ -220,8 +216,12 @@ class BatchedEnv:
         frames = state.frames
         if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
             blank = unstable & ~restart
-            obs = self._images(task_state, blank)
-            last_obs = self._images(result.state, unstable) if mode == AutoresetMode.SAME_STEP else None
+            if mode == AutoresetMode.SAME_STEP:
+                obs, last_obs = self.pixels(task.physics(task_state), task.physics(result.state))
+                last_obs = self._blank(unstable, last_obs)
+            else:
+                (obs,), last_obs = self.pixels(task.physics(task_state)), None
+            obs = self._blank(blank, obs)
             if self.stack is not None:
                 if last_obs is not None:
                     last_obs = self._blank(unstable, self.stack.end(frames, last_obs))

@@ -17,7 +17,6 @@ Stable-Baselines3, skrl's conv layers after a permute, and rl_games' `permute_in
 from __future__ import annotations
 
 import importlib.util
-import math
 
 import jax
 import jax.numpy as jnp
@@ -25,12 +24,11 @@ import mujoco
 import numpy as np
 
 from . import memory
-from .camera import CameraDefaults
+from .pixel_camera import CAMERA_NAME, CameraAndLightPoses, add_camera
 from .sim import quiet_warp
 
 OBS_MODES = ("state", "rgb", "depth", "rgbd")
 CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}
-CAMERA_NAME = "gpu_envs_pixels"
 MAX_SIDE = 4096  # pixels per side: beyond it the renderer's per-env buffers outgrow any device
 MAX_FRAME_STACK = 16
 # bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
@@ -58,57 +56,28 @@ def parse_image_size(image_size) -> tuple[int, int]:
     return width, height
 
 
+DEFAULT_IMAGE_SIDE = 64
+
+
+def check_pixel_options(obs_mode, image_size, frame_stack) -> tuple[tuple[int, int] | None, int]:
+    """The checked (width, height) (None for obs_mode "state") and frame_stack of an env's
+    pixel options; ValueError naming the option, the value and what is allowed."""
+    check_obs_mode(obs_mode)
+    frame_stack = check_frame_stack(frame_stack)
+    if obs_mode == "state":
+        for name, value, default in (("image_size", image_size, None), ("frame_stack", frame_stack, 1)):
+            if value != default:
+                raise ValueError(f"{name} applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
+                                 f"(got {name}={value!r})")
+        return None, frame_stack
+    return parse_image_size(DEFAULT_IMAGE_SIDE if image_size is None else image_size), frame_stack
+
+
 def require_warp() -> None:
     """ImportError saying what to install when MuJoCo Warp (the renderer) is missing."""
     if importlib.util.find_spec("warp") is None:
         raise ImportError("pixel observations are rendered by MuJoCo Warp's ray tracer: install the 'warp' extra of "
                           "gpu-envs (pip install -e '.[warp]' in its clone), or use obs_mode='state'")
-
-
-def camera_pose(defaults: CameraDefaults, fovy: float, aspect: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """(position (3,), xyaxes (6,), distance) of a fixed camera seeing one env as `render()` frames
-    it: MuJoCo's free camera at `defaults` (lookat, distance, azimuth, elevation), vertical field
-    of view `fovy` degrees, images `aspect` = width / height. A distance of 0 (Cartpole's) frames
-    one grid cell (`defaults.spacing`), as `render()` does for one env."""
-    distance = float(defaults.distance)
-    if distance <= 0:
-        dx, dy = (defaults.spacing, defaults.spacing) if np.isscalar(defaults.spacing) else defaults.spacing
-        distance = max(dx / aspect, dy) / (2 * math.tan(math.radians(fovy) / 2))
-    azimuth, elevation = math.radians(defaults.azimuth), math.radians(defaults.elevation)
-    forward = np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
-                        math.sin(elevation)])
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    position = np.asarray(defaults.lookat, float) - distance * forward
-    return position, np.concatenate([right, up]), distance
-
-
-def add_camera(spec: mujoco.MjSpec, defaults: CameraDefaults, width: int, height: int, fovy: float) -> float:
-    """Add the camera `CAMERA_NAME` to `spec`, posed by `camera_pose`; on the tracked body when
-    `defaults.track` names one, following it without turning (MuJoCo's "track" mode, which keeps
-    the offset and orientation the camera has at the model's reference pose). Returns the
-    camera's `depth_range` in metres (module docstring)."""
-    position, xyaxes, distance = camera_pose(defaults, fovy, width / height)
-    parent = spec.worldbody
-    if defaults.track is not None:
-        parent = spec.body(defaults.track)
-        if parent is None:
-            raise ValueError(f"the camera tracks body {defaults.track!r}, which the model does not have "
-                             "(CameraDefaults.track names a body of the task's model)")
-        model = spec.compile()
-        data = mujoco.MjData(model)
-        mujoco.mj_kinematics(model, data)
-        body = model.body(defaults.track).id
-        to_body = data.xmat[body].reshape(3, 3).T  # world -> the body's frame at the reference pose
-        position = to_body @ (position - data.xpos[body])
-        xyaxes = np.concatenate([to_body @ xyaxes[:3], to_body @ xyaxes[3:]])
-    camera = parent.add_camera(name=CAMERA_NAME, pos=position, fovy=fovy)
-    camera.alt.type = mujoco.mjtOrientation.mjORIENTATION_XYAXES
-    camera.alt.xyaxes = xyaxes
-    if defaults.track is not None:
-        camera.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACK
-    return 2.0 * distance
 
 
 def _check_same_model(render_model: mujoco.MjModel, sim_model: mujoco.MjModel, task_name: str) -> None:
@@ -156,6 +125,9 @@ class PixelRenderer:
         require_warp()
         from mujoco import mjx
 
+        if not hasattr(mjx, "create_render_context"):
+            raise ImportError("pixel observations need MJX's batch renderer (mjx.create_render_context), which this "
+                              "mujoco-mjx lacks: upgrade mujoco and mujoco-mjx (4.0.0 and 3.17.0 are known to work)")
         quiet_warp()
 
         spec = task.model_spec()
@@ -166,7 +138,7 @@ class PixelRenderer:
         self.mode, self.width, self.height, self.num_envs = mode, width, height, int(num_envs)
         self.channels = CHANNELS[mode]
         camera = model.camera(CAMERA_NAME).id
-        self._poses = _CameraAndLightPoses(model, camera)
+        self._poses = CameraAndLightPoses(model, camera)
         wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
         with jax.default_device(device):
             self._model = mjx.put_model(model, device=device, impl="warp")
@@ -176,23 +148,42 @@ class PixelRenderer:
             model, nworld=self.num_envs, devices=[warp_device], cam_res=(width, height), render_rgb=wants_rgb,
             render_depth=wants_depth, cam_active=[i == camera for i in range(model.ncam)], use_shadows=False)
 
-    def render(self, physics) -> jax.Array:
-        """uint8 (N, height, width, channels) images of the envs whose `PhysicsState` is `physics`."""
+    def render(self, *physics) -> tuple[jax.Array, ...]:
+        """uint8 (N, height, width, channels) images of the envs, one array per `PhysicsState`
+        given (each with leading axis N = `num_envs`: the render context is sized for it).
+
+        Several states are drawn one after the other in one chain of calls: each refit of the
+        scene's bounding-volume hierarchy comes after the previous render, which XLA could
+        otherwise reorder, since both use the one context.
+        """
         from mujoco import mjx
 
+        for state in physics:
+            if state.qpos.shape[0] != self.num_envs:
+                raise ValueError(f"this renderer draws num_envs={self.num_envs} envs at once (got {state.qpos.shape[0]})")
         context = self._context.pytree()
 
-        def one_env(qpos, mocap_pos, mocap_quat):
-            data = self._template.replace(qpos=qpos, mocap_pos=mocap_pos, mocap_quat=mocap_quat)
+        def draw(data, qpos, mocap_pos, mocap_quat):
+            data = data.replace(qpos=qpos, mocap_pos=mocap_pos, mocap_quat=mocap_quat)
             data = self._poses.place(mjx.kinematics(self._model, data))
             data = mjx.refit_bvh(self._model, data, context)
-            rgb, depth, _ = mjx.render(self._model, data, context)
-            return rgb, depth
+            return mjx.render(self._model, data, context)  # rgb, depth, data (carrying the order token)
 
-        rgb, depth = jax.vmap(one_env)(physics.qpos, physics.mocap_pos, physics.mocap_quat)
+        def one_env(*states):
+            data, images = self._template, []
+            for qpos, mocap_pos, mocap_quat in states:
+                rgb, depth, data = draw(data, qpos, mocap_pos, mocap_quat)
+                images.append((rgb, depth))
+            return images
+
+        drawn = jax.vmap(one_env)(*((p.qpos, p.mocap_pos, p.mocap_quat) for p in physics))
+        return tuple(self._to_images(rgb, depth) for rgb, depth in drawn)
+
+    def _to_images(self, rgb: jax.Array, depth: jax.Array) -> jax.Array:
+        """The renderer's packed RGB (uint32 0xAARRGGBB) and depth (metres) as uint8 images."""
         shape = (self.num_envs, self.height, self.width)
         parts = []
-        if self.mode in ("rgb", "rgbd"):  # packed 0xAARRGGBB per pixel
+        if self.mode in ("rgb", "rgbd"):
             packed = rgb.reshape(shape)
             parts += [((packed >> shift) & 0xFF).astype(jnp.uint8) for shift in (16, 8, 0)]
         if self.mode in ("depth", "rgbd"):
@@ -201,59 +192,12 @@ class PixelRenderer:
         return jnp.stack(parts, axis=-1)
 
 
-_FIXED, _TRACK = int(mujoco.mjtCamLight.mjCAMLIGHT_FIXED), int(mujoco.mjtCamLight.mjCAMLIGHT_TRACK)
-
-
-class _CameraAndLightPoses:
-    """MuJoCo's camera and light placement (`mj_camlight`) for the modes "fixed" and "track", in
-    JAX: MJX's Warp backend computes body poses (`kinematics`) but not these, which the ray
-    tracer reads. Covers the renderer's camera and every light of the model."""
-
-    def __init__(self, model: mujoco.MjModel, camera: int):
-        modes = {"camera": int(model.cam_mode[camera]), **{f"light {i}": int(m) for i, m in enumerate(model.light_mode)}}
-        other = {name: mode for name, mode in modes.items() if mode not in (_FIXED, _TRACK)}
-        if other:
-            raise ValueError(f"pixel observations place cameras and lights with mode fixed or track; the model has "
-                             f"{other} (mujoco.mjtCamLight): set those lights' or the camera's mode to fixed or track")
-        self.camera = camera
-        self.cam_body, self.cam_track = int(model.cam_bodyid[camera]), modes["camera"] == _TRACK
-        self.cam_pos, self.cam_pos0 = jnp.asarray(model.cam_pos[camera]), jnp.asarray(model.cam_pos0[camera])
-        local = np.zeros(9)
-        mujoco.mju_quat2Mat(local, model.cam_quat[camera])
-        self.cam_mat, self.cam_mat0 = jnp.asarray(local.reshape(3, 3)), jnp.asarray(model.cam_mat0[camera].reshape(3, 3))
-        self.light_body = np.asarray(model.light_bodyid)
-        self.light_track = jnp.asarray(model.light_mode == _TRACK)
-        self.light_pos, self.light_pos0 = jnp.asarray(model.light_pos), jnp.asarray(model.light_pos0)
-        self.light_dir, self.light_dir0 = jnp.asarray(model.light_dir), jnp.asarray(model.light_dir0)
-
-    def place(self, data):
-        """`data` (one env, body poses computed) with the camera's and the lights' poses set."""
-        xpos, xmat = data.xpos, data.xmat.reshape(-1, 3, 3)
-        body = self.cam_body
-        if self.cam_track:
-            pos, mat = xpos[body] + self.cam_pos0, self.cam_mat0
-        else:
-            pos, mat = xpos[body] + xmat[body] @ self.cam_pos, xmat[body] @ self.cam_mat
-        cam_xpos = data.cam_xpos.at[self.camera].set(pos)
-        cam_xmat = data.cam_xmat.at[self.camera].set(mat.reshape(data.cam_xmat.shape[1:]))
-        lights = self.light_body
-        track = self.light_track[:, None]
-        light_xpos = jnp.where(track, xpos[lights] + self.light_pos0,
-                               xpos[lights] + jnp.einsum("lij,lj->li", xmat[lights], self.light_pos))
-        light_xdir = jnp.where(track, self.light_dir0, jnp.einsum("lij,lj->li", xmat[lights], self.light_dir))
-        impl = data._impl  # the Warp backend's own fields hold the lights
-        impl = impl.replace(light_xpos=light_xpos.astype(impl.light_xpos.dtype),
-                            light_xdir=light_xdir.astype(impl.light_xdir.dtype))
-        return data.replace(cam_xpos=cam_xpos, cam_xmat=cam_xmat, _impl=impl)
-
-
 def check_frame_stack(frame_stack) -> int:
     """`frame_stack` if it is an int in [1, MAX_FRAME_STACK], else ValueError saying so."""
     if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) or not (
             1 <= frame_stack <= MAX_FRAME_STACK):
         raise ValueError(f"frame_stack must be an int in [1, {MAX_FRAME_STACK}] (got {frame_stack!r})")
     return int(frame_stack)
-
 
 
 class FrameStack:

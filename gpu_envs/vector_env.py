@@ -26,8 +26,7 @@ from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
-from .pixels import (CHANNELS, OBS_MODES, PixelRenderer, check_frame_stack, check_obs_mode, parse_image_size,
-                     require_images_fit)
+from .pixels import CHANNELS, PixelRenderer, check_pixel_options, require_images_fit
 from .seeding import check_seed, key_from_seed, keys_from_seeds
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
@@ -89,13 +88,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
-        self.obs_mode = check_obs_mode(obs_mode)
-        frame_stack = check_frame_stack(frame_stack)
-        for name, value, default in (("image_size", image_size, None), ("frame_stack", frame_stack, 1)):
-            if obs_mode == "state" and value != default:
-                raise ValueError(f"{name} applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
-                                 f"(got {name}={value!r})")
-        image = parse_image_size(64 if image_size is None else image_size) if obs_mode != "state" else None
+        image, frame_stack = check_pixel_options(obs_mode, image_size, frame_stack)
+        self.obs_mode = obs_mode
         if image is not None:  # before the host's copies below: the device's limit is the usual one
             require_images_fit(task.sim.device, num_envs, obs_mode, *image, frame_stack=frame_stack)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)

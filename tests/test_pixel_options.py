@@ -7,7 +7,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from gpu_envs import pixels
+from gpu_envs import pixel_camera, pixels
 from gpu_envs.render import GridScene, OffscreenRenderer, RenderConfig, gl_unavailable
 from gpu_envs.sim import asset_path
 from gpu_envs.tasks import task_spec
@@ -83,7 +83,7 @@ def _free_and_fixed_frames(env_id, width, height, move=None):
     renderer from render()'s free camera and from the fixed camera `add_camera` adds."""
     task = task_spec(env_id).make_task({}, backend="jax", device="cpu")
     spec = task.model_spec()
-    pixels.add_camera(spec, task.camera, width, height, spec.visual.global_.fovy)
+    pixel_camera.add_camera(spec, task.camera, width, height, spec.visual.global_.fovy)
     model = spec.compile()
     qpos = model.qpos0.copy() if move is None else move(model.qpos0.copy())
     grid = GridScene(model, 1, RenderConfig(width=width, height=height), task.camera, max_width=width,
@@ -93,7 +93,7 @@ def _free_and_fixed_frames(env_id, width, height, move=None):
         args = (qpos[None], np.zeros((1, model.nmocap, 3)), np.tile(np.array([1.0, 0, 0, 0]), (1, model.nmocap, 1)))
         free = renderer.draw(grid, *args).astype(int)
         grid.camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
-        grid.camera.fixedcamid = model.camera(pixels.CAMERA_NAME).id
+        grid.camera.fixedcamid = model.camera(pixel_camera.CAMERA_NAME).id
         fixed = renderer.draw(grid, *args).astype(int)
     finally:
         renderer.close()
@@ -120,7 +120,7 @@ def test_the_added_camera_follows_a_walking_robot():
 
 def test_camera_pose_looks_at_its_target_from_the_given_angles():
     defaults = task_spec("GpuAnt-v0").make_task({}, backend="jax", device="cpu").camera
-    position, xyaxes, distance = pixels.camera_pose(defaults, 45.0, 1.0)
+    position, xyaxes, distance = pixel_camera.camera_pose(defaults, 45.0, 1.0)
     assert distance == pytest.approx(defaults.distance)
     forward = np.asarray(defaults.lookat) - position  # the camera looks along -z: z = x cross y
     assert np.cross(xyaxes[:3], xyaxes[3:]) @ forward == pytest.approx(-distance)
@@ -131,8 +131,8 @@ def test_a_model_without_cameras_gets_one_for_pixels():
     assert mujoco.MjModel.from_xml_path(str(asset_path("cartpole.xml"))).ncam == 0
     task = task_spec("GpuCartpole-v0").make_task({}, backend="jax", device="cpu")
     spec = task.model_spec()
-    depth_range = pixels.add_camera(spec, task.camera, 64, 64, 45.0)
-    assert spec.compile().camera(pixels.CAMERA_NAME).id == 0
+    depth_range = pixel_camera.add_camera(spec, task.camera, 64, 64, 45.0)
+    assert spec.compile().camera(pixel_camera.CAMERA_NAME).id == 0
     assert depth_range > 9.0  # twice the distance that frames the 9 m track
 
 
@@ -141,3 +141,84 @@ def test_a_model_spec_that_is_not_the_simulated_model_is_refused(cartpole, monke
     monkeypatch.setattr(cartpole.task, "model_spec", lambda: mujoco.MjSpec.from_file(str(asset_path("ant.xml"))))
     with pytest.raises(ValueError, match=r"CartpoleTask.model_spec\(\) is not the model it simulates \(nq 15 != 2"):
         type(cartpole)(cartpole.task, 2, obs_mode="rgb", image_size=8)
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])
+@pytest.mark.parametrize("frame_stack", [1, 2])
+def test_an_env_whose_physics_went_non_finite_shows_a_blank_image(mode, frame_stack):
+    """Env 0's physics turns NaN at the first step (a stand-in renderer draws every env as a
+    grey image): its image is blank until a new episode starts, and its SAME_STEP final_obs is
+    blank; env 1 keeps its image."""
+    import jax
+    import jax.numpy as jnp
+    from gymnasium.vector import AutoresetMode
+
+    from gpu_envs.batched import BatchedEnv
+    from test_task_api import ToyConfig, ToyTask
+
+    class BlowUpTask(ToyTask):
+        def step(self, state, action):
+            result = super().step(state, action)
+            return result._replace(state=result.state._replace(
+                qpos=jnp.where(action[0] > 0.5, jnp.nan, result.state.qpos)))
+
+    def grey(*states):
+        return tuple(jnp.full((2, 2, 3, 1), 100, jnp.uint8) for _ in states)
+
+    env = BatchedEnv(BlowUpTask(ToyConfig()), 2, AutoresetMode[mode.upper()], pixels=grey, frame_stack=frame_stack)
+    state, obs = env.reset(jax.random.split(jax.random.PRNGKey(0), 2))
+    assert obs.shape == (2, 2, 3, frame_stack) and bool((obs == 100).all())
+    _, out = jax.jit(env.step)(state, jnp.array([[1.0], [0.0]]))
+    assert bool(out.sim_unstable[0]) and not bool(out.sim_unstable[1])
+    assert bool((out.obs[1] == 100).all())
+    if mode == "same_step":  # env 0 already started over: its new episode's first image
+        assert bool((out.obs[0] == 100).all()) and bool((out.final_obs[0] == 0).all())
+        assert bool((out.final_obs[1] == 100).all())
+    else:
+        assert bool((out.obs[0] == 0).all()) and out.final_obs is None
+
+
+class _Data:
+    """The fields `CameraAndLightPoses.place` reads and writes, as MJX's Warp `Data` holds them."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def replace(self, **fields):
+        return _Data(**{**self.__dict__, **fields})
+
+
+def test_camera_and_light_poses_are_mujocos_for_a_robot_that_moved_and_turned():
+    import jax.numpy as jnp
+
+    task = task_spec("GpuAnt-v0").make_task({}, backend="jax", device="cpu")
+    spec = task.model_spec()
+    light = spec.body("torso").add_light(name="follow", pos=[0.1, 0.2, 1.0], dir=[0.0, 0.3, -1.0])
+    light.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACK  # a tracking light, and the world's fixed one
+    pixel_camera.add_camera(spec, task.camera, 64, 64, 45.0)
+    model = spec.compile()
+    data = mujoco.MjData(model)
+    data.qpos[:7] = [1.5, -0.7, 0.8, np.cos(0.4), 0.1, 0.2, np.sin(0.4)]
+    data.qpos[:7][3:] /= np.linalg.norm(data.qpos[3:7])
+    mujoco.mj_kinematics(model, data)
+    mujoco.mj_camlight(model, data)
+    camera = model.camera(pixel_camera.CAMERA_NAME).id
+    poses = pixel_camera.CameraAndLightPoses(model, camera)
+    ours = poses.place(_Data(xpos=jnp.asarray(data.xpos), xmat=jnp.asarray(data.xmat),
+                             cam_xpos=jnp.zeros((model.ncam, 3)), cam_xmat=jnp.zeros((model.ncam, 3, 3)),
+                             _impl=_Data(light_xpos=jnp.zeros((model.nlight, 3)),
+                                         light_xdir=jnp.zeros((model.nlight, 3)))))
+    np.testing.assert_allclose(ours.cam_xpos[camera], data.cam_xpos[camera], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(ours.cam_xmat[camera]).ravel(), data.cam_xmat[camera], atol=1e-6)
+    np.testing.assert_allclose(ours._impl.light_xpos, data.light_xpos, atol=1e-6)
+    np.testing.assert_allclose(ours._impl.light_xdir, data.light_xdir, atol=1e-6)
+
+
+def test_lights_the_renderer_cannot_place_are_named():
+    spec = mujoco.MjSpec.from_file(str(asset_path("cartpole.xml")))
+    light = spec.body("cart").add_light(name="spot", pos=[0, 0, 1])
+    light.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM
+    camera = spec.worldbody.add_camera(name="c", pos=[0, -4, 2])
+    model = spec.compile()
+    with pytest.raises(ValueError, match=r"mode fixed or track; the model has \{'light 1': 'mjCAMLIGHT_TRACKCOM'\}"):
+        pixel_camera.CameraAndLightPoses(model, model.camera(camera.name).id)

@@ -125,7 +125,11 @@ class Task:
         """The simulated model as an editable `mujoco.MjSpec`, for pixel observations (the renderer
         adds its camera to it). Default: the MJCF file `config.asset` names. A task whose
         `load_model` builds another model overrides this to return that model's spec."""
-        return mujoco.MjSpec.from_file(str(resolve_asset(self.config.asset)))
+        asset = getattr(self.config, "asset", None)
+        if asset is None:
+            raise TypeError(f"{type(self).__name__} builds its model in load_model() (its config has no asset): "
+                            "override model_spec() to return that model as a mujoco.MjSpec, for pixel observations")
+        return mujoco.MjSpec.from_file(str(resolve_asset(asset)))
 
     def reset(self, key: jax.Array) -> Any:
         """A fresh single-env state drawn with `key` (the start of an episode)."""

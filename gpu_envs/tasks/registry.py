@@ -144,10 +144,12 @@ def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str
                     frame_stack: int = 1, **params):
     """The vector env of the registered task `env_id` (what `gymnasium.make_vec` calls):
     `num_envs` envs on `device`, the task's config fields set from `params`."""
-    from ..pixels import check_obs_mode
+    from ..pixels import check_pixel_options, require_warp
     from ..vector_env import GpuVectorEnv
 
-    check_obs_mode(obs_mode)  # before the task compiles anything
+    image, _ = check_pixel_options(obs_mode, image_size, frame_stack)  # before the task builds anything
+    if image is not None:
+        require_warp()
     task = task_spec(env_id).make_task(params, backend=backend, device=device)
     return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode, render_config=render_config,
                         autoreset_mode=autoreset_mode, obs_mode=obs_mode, image_size=image_size,
