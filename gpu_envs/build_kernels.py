@@ -117,6 +117,12 @@ def main(argv: list[str] | None = None) -> None:
         import warp  # noqa: F401
     except ImportError:
         parser.error("building kernels needs MuJoCo Warp, the 'warp' extra of gpu-envs: pip install -e '.[warp]'")
+    import jax
+
+    try:
+        jax.devices("gpu")
+    except RuntimeError:
+        parser.error("building kernels needs a CUDA GPU visible to JAX (the kernels are built for it); none is here")
     build(args.env, args.num_envs, args.steps, args.out)
 
 

@@ -188,3 +188,18 @@ def test_building_without_mujoco_warp_is_one_error_line(capsys, tmp_path):
         build_kernels.main(["--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "needs MuJoCo Warp, the 'warp' extra" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_building_without_a_gpu_is_one_error_line(capsys, tmp_path):
+    import jax
+
+    pytest.importorskip("warp")
+    try:
+        jax.devices("gpu")
+        pytest.skip("a GPU is visible here")
+    except RuntimeError:
+        pass
+    with pytest.raises(SystemExit) as exit_info:
+        build_kernels.main(["--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "needs a CUDA GPU visible to JAX" in capsys.readouterr().err.splitlines()[-1]
