@@ -29,6 +29,10 @@ _base = require("skrl.envs.wrappers.torch.base", "skrl")
 class SkrlVecEnv(_base.Wrapper):
     """skrl `Wrapper` over a `GpuVectorEnv` created with output="torch" (the default).
 
+    Observations are handed over flattened to (N, size), as skrl's memories store them (a view:
+    pixel observations (N, H, W, C) become (N, H * W * C) without a copy); skrl's model
+    instantiators shape them back from `observation_space`.
+
     Args:
         env: the vector env (e.g. from `gymnasium.make_vec`).
         seed: seed of the first `reset()`; None takes skrl's seed (`skrl.config.torch.key`,
@@ -57,12 +61,14 @@ class SkrlVecEnv(_base.Wrapper):
         latest observation, because the env resets finished episodes inside `step`. After
         `close()` (of this wrapper or of the env) it raises the env's RuntimeError."""
         if self._observation is None or getattr(self._unwrapped, "closed", False):
-            self._observation, self._info = self._env.reset(seed=self._seed)
+            obs, self._info = self._env.reset(seed=self._seed)
+            self._observation = _flat(obs)
         return self._observation, self._info
 
     def step(self, actions):
         """actions (N, action_dim) -> obs (N, obs_dim), reward, terminated, truncated (N, 1), infos."""
         obs, reward, terminated, truncated, info = self._env.step(actions)
+        obs = _flat(obs)
         self._observation, self._info = obs, info
         return obs, reward.view(-1, 1), terminated.view(-1, 1), truncated.view(-1, 1), info
 
@@ -75,3 +81,8 @@ class SkrlVecEnv(_base.Wrapper):
     def close(self) -> None:
         self._env.close()
         self._observation, self._info = None, {}  # reset() now goes to the closed env, which raises
+
+
+def _flat(obs):
+    """`obs` (N, ...) as (N, size): a view of the same memory."""
+    return obs if obs.ndim == 2 else obs.reshape(obs.shape[0], -1)

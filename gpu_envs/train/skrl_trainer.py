@@ -91,12 +91,25 @@ class TrackedEnv(SkrlVecEnv):
         return out
 
 
+def _network(network) -> list[dict]:
+    """skrl's model-instantiator layers for the train config's rl_games `network`: its MLP, after
+    its CNN where it has one (images (N, H, W, C), permuted to channels first and scaled from
+    0-255 to [0, 1], as rl_games does)."""
+    mlp = {"layers": list(network.mlp.units), "activations": network.mlp.activation}
+    if "cnn" not in network:
+        return [{"name": "net", "input": "OBSERVATIONS", **mlp}]
+    convs = [{"conv2d": {"out_channels": c.filters, "kernel_size": c.kernel_size, "stride": c.strides,
+                         "padding": c.padding}} for c in network.cnn.convs]
+    return [{"name": "features", "input": "permute(OBSERVATIONS, (0, 3, 1, 2)) / 255.0",
+             "layers": [*convs, "flatten"], "activations": network.cnn.activation},
+            {"name": "net", "input": "features", **mlp}]
+
+
 def _agent(env, cfg, directory: str | None) -> tuple[PPO, PPO_CFG]:
     """skrl's PPO for the train config of `cfg`, writing TensorBoard logs and checkpoints to
     `directory` (None: writes nothing)."""
     p = OmegaConf.merge(cfg.train.params.config, cfg.train.get("skrl") or {})  # the train config's skrl-only keys win
-    units = list(cfg.train.params.network.mlp.units)
-    net = [{"name": "net", "input": "OBSERVATIONS", "layers": units, "activations": "elu"}]
+    net = _network(cfg.train.params.network)
     spaces = dict(observation_space=env.observation_space, action_space=env.action_space, device=env.device)
     models = {"policy": gaussian_model(**spaces, network=net, output="ACTIONS"),
               "value": deterministic_model(**spaces, network=net, output="ONE")}
