@@ -184,3 +184,28 @@ def test_skrl_trains_the_pixel_cartpole_config_with_its_cnn(tmp_path):
     checkpoint, = tmp_path.glob("CartpolePixels_*/checkpoints/CartpolePixels.pt")
     weights = torch.load(checkpoint, map_location="cpu", weights_only=False)["policy"]
     assert any(value.ndim == 4 for value in weights.values())  # conv kernels: the CNN was built
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])
+def test_stacked_frames_shift_by_one_image_per_step_and_start_over_with_each_episode(mode):
+    env = gym.make_vec("GpuCartpole-v0", num_envs=N, device="cpu", obs_mode="rgb", image_size=(W, H), frame_stack=3,
+                       autoreset_mode=mode)
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (N, H, W, 9) and env.single_observation_space.shape == (H, W, 9)
+        assert torch.equal(obs[..., 0:3], obs[..., 3:6]) and torch.equal(obs[..., 3:6], obs[..., 6:9])
+        before, (obs, done, infos) = _run_until_done(env, torch.ones(N, 1))
+        running = np.flatnonzero(~done.numpy())
+        assert torch.equal(obs[running, ..., :6], before[running, ..., 3:])  # shifted by one image
+        if mode == "same_step":
+            finished = np.flatnonzero(done.numpy())
+            assert torch.equal(infos["final_obs"][finished, ..., :6], before[finished, ..., 3:])
+            assert torch.equal(obs[finished, ..., 0:3], obs[finished, ..., 6:9])  # a new episode's first image
+        if mode == "disabled":  # a masked reset starts those envs over and shows the others' stacks again
+            mask = torch.zeros(N, dtype=torch.bool)
+            mask[0] = True
+            again, _ = env.reset(options={"reset_mask": mask})
+            assert torch.equal(again[0, ..., 0:3], again[0, ..., 6:9]) and torch.equal(again[1:], obs[1:])
+    finally:
+        env.close()
+
