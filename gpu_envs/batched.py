@@ -215,17 +215,16 @@ class BatchedEnv:
             obs = jnp.where(restart[:, None], jax.vmap(task.observe)(fresh), last_obs)
         frames = state.frames
         if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
-            blank = unstable & ~restart
             if mode == AutoresetMode.SAME_STEP:
                 obs, last_obs = self.pixels(task.physics(task_state), task.physics(result.state))
-                last_obs = self._blank(unstable, last_obs)
             else:
                 (obs,), last_obs = self.pixels(task.physics(task_state)), None
-            obs = self._blank(blank, obs)
             if self.stack is not None:
-                if last_obs is not None:
-                    last_obs = self._blank(unstable, self.stack.end(frames, last_obs))
-                obs = frames = self._blank(blank, self.stack.push(frames, obs, restart))
+                obs = self.stack.push(frames, obs, restart)
+                last_obs = None if last_obs is None else self.stack.end(frames, last_obs)
+            obs = self._blank(unstable & ~restart, obs)
+            last_obs = None if last_obs is None else self._blank(unstable, last_obs)
+            frames = obs if self.stack is not None else frames
 
         # envs whose physics went non-finite end their episode but hold no values to average
         metrics = task.update_metrics(state.metrics, done & ~unstable, extras)
