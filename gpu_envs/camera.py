@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import mujoco
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,3 +37,15 @@ class CameraDefaults:
         centre = tuple(float(x) for x in mj_model.stat.center)
         return cls(spacing=(2.0 * extent, 2.0 * extent), lookat=centre, distance=1.5 * extent,
                    azimuth=90.0, elevation=-30.0)
+
+
+def spacing_pair(spacing) -> tuple[float, float]:
+    """(dx, dy) in metres from a grid spacing given as one number or an (x, y) pair."""
+    return (float(spacing),) * 2 if np.isscalar(spacing) else tuple(float(s) for s in spacing)
+
+
+def cell_distance(dx: float, dy: float, fovy: float, aspect: float) -> float:
+    """Camera distance [m] at which one grid cell, dx by dy metres, fills a frame of vertical field
+    of view `fovy` degrees and `aspect` = width / height: how one env of a task whose camera
+    distance is 0 (Cartpole) is framed."""
+    return max(dx / aspect, dy) / (2 * math.tan(math.radians(fovy) / 2))

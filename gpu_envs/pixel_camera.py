@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from .camera import CameraDefaults
+from .camera import CameraDefaults, cell_distance, spacing_pair
 
 CAMERA_NAME = "gpu_envs_pixels"
 
@@ -26,8 +26,7 @@ def camera_pose(defaults: CameraDefaults, fovy: float, aspect: float) -> tuple[n
     one grid cell (`defaults.spacing`), as `render()` does for one env."""
     distance = float(defaults.distance)
     if distance <= 0:
-        dx, dy = (defaults.spacing, defaults.spacing) if np.isscalar(defaults.spacing) else defaults.spacing
-        distance = max(dx / aspect, dy) / (2 * math.tan(math.radians(fovy) / 2))
+        distance = cell_distance(*spacing_pair(defaults.spacing), fovy, aspect)
     azimuth, elevation = math.radians(defaults.azimuth), math.radians(defaults.elevation)
     forward = np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
                         math.sin(elevation)])

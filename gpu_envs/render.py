@@ -23,7 +23,7 @@ import mujoco
 import numpy as np
 
 from ._checks import is_positive_int
-from .camera import CameraDefaults
+from .camera import CameraDefaults, cell_distance, spacing_pair
 
 _HIDDEN_GROUP = 5  # geom group the renderer moves ground planes to (drawn once, for env 0)
 
@@ -109,10 +109,6 @@ def grid_shape(count: int, spacing: tuple, aspect: float = 4 / 3) -> tuple[int, 
     return math.ceil(count / cols), cols
 
 
-def _pair(spacing) -> tuple:
-    return (float(spacing),) * 2 if np.isscalar(spacing) else tuple(float(s) for s in spacing)
-
-
 class GridScene:
     """Builds one `MjvScene` holding `count` copies of a model, posed env by env, in a grid."""
 
@@ -133,7 +129,7 @@ class GridScene:
         self.option_rest = mujoco.MjvOption()  # other envs: the ground is already drawn
         self.option_rest.geomgroup[_HIDDEN_GROUP] = 0
 
-        dx, dy = _pair(defaults.spacing if config.spacing is None else config.spacing)
+        dx, dy = spacing_pair(defaults.spacing if config.spacing is None else config.spacing)
         rows, cols = self.shape = grid_shape(self.count, (dx, dy), config.width / config.height)
         index = np.arange(self.count)
         self.offsets = np.stack([(index % cols) * dx, -(index // cols) * dy, np.zeros(self.count)], 1)
@@ -148,8 +144,7 @@ class GridScene:
         elif defaults.distance + 1.4 * extent > 0:
             self.camera.distance = defaults.distance + 1.4 * extent
         else:  # one env of a task whose own distance is 0 (Cartpole): one grid cell fills the frame
-            half_fov = math.radians(model.vis.global_.fovy) / 2
-            self.camera.distance = max(dx * config.height / config.width, dy) / (2 * math.tan(half_fov))
+            self.camera.distance = cell_distance(dx, dy, model.vis.global_.fovy, config.width / config.height)
         self.camera.azimuth = defaults.azimuth if config.azimuth is None else float(config.azimuth)
         self.camera.elevation = defaults.elevation if config.elevation is None else float(config.elevation)
         self.lookat = self.camera.lookat.copy()
