@@ -61,18 +61,14 @@ def archive_folder() -> Path | None:
     return folder
 
 
-def _cuda_ordinal(device: jax.Device) -> int:
-    """The CUDA device number of a JAX GPU device (as Warp's "cuda:N" counts them)."""
-    ordinal = getattr(device, "local_hardware_id", None)
-    return device.id if ordinal is None else ordinal
-
-
 def matching_pack_name(device: jax.Device) -> str:
     """The archive name this process's Warp would load kernels from on `device` (a CUDA device)."""
     import warp
 
+    from .sim import warp_device_name  # sim imports this module at its top
+
     warp.init()
-    wp_device = warp.get_device(f"cuda:{_cuda_ordinal(device)}")
+    wp_device = warp.get_device(warp_device_name(device))
     toolkit = warp.get_cuda_toolkit_version() if hasattr(warp, "get_cuda_toolkit_version") else None
     return pack_name(warp.config.version, ".".join(map(str, toolkit)) if toolkit else "unknown",
                      metadata.version("mujoco-warp"), wp_device.get_cuda_compile_arch(),

@@ -14,7 +14,7 @@ import os
 import jax
 
 # Headroom for what the estimate does not see (the host's other users, allocator slack).
-_USABLE_FRACTION = 0.9
+USABLE_FRACTION = 0.9
 
 
 def available_bytes(device: jax.Device) -> int | None:
@@ -50,7 +50,7 @@ def _gb(n: float) -> str:
 
 def _refuse(num_envs: int, needed: float, free: float, what: str, where) -> None:
     per_env = needed / num_envs
-    fits = int(_USABLE_FRACTION * free // per_env)
+    fits = int(USABLE_FRACTION * free // per_env)
     raise MemoryError(f"num_envs={num_envs} does not fit: {what} needs about {_gb(needed)} on {where} "
                       f"({per_env / 1e3:.2f} kB per env) and {_gb(free)} is free; at most about {fits} envs fit")
 
@@ -59,7 +59,7 @@ def require_host_fits(num_envs: int, bytes_per_env: int, what: str) -> None:
     """Raise MemoryError when `num_envs * bytes_per_env` of host memory is more than is free."""
     free = available_bytes(jax.devices("cpu")[0])
     needed = num_envs * bytes_per_env
-    if free is not None and needed > _USABLE_FRACTION * free:
+    if free is not None and needed > USABLE_FRACTION * free:
         _refuse(num_envs, needed, free, what, "the host")
 
 
@@ -68,5 +68,5 @@ def require_fits(jitted, args: tuple, *, device: jax.Device, num_envs: int, what
     more than the device has free; the message gives the estimate and the env count that fits."""
     needed = program_bytes(jitted.lower(*args).compile())
     free = available_bytes(device)
-    if needed is not None and free is not None and needed > _USABLE_FRACTION * free:
+    if needed is not None and free is not None and needed > USABLE_FRACTION * free:
         _refuse(num_envs, needed, free, f"one {what}", device)

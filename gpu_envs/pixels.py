@@ -25,12 +25,13 @@ import numpy as np
 
 from . import memory
 from .pixel_camera import CAMERA_NAME, CameraAndLightPoses, add_camera
-from .sim import quiet_warp
+from .sim import quiet_warp, warp_device_name
 
 OBS_MODES = ("state", "rgb", "depth", "rgbd")
 CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}
 MAX_SIDE = 4096  # pixels per side: beyond it the renderer's per-env buffers outgrow any device
 MAX_FRAME_STACK = 16
+DEFAULT_IMAGE_SIDE = 64
 # bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
 _RENDER_BYTES_PER_PIXEL = 8
 
@@ -56,7 +57,13 @@ def parse_image_size(image_size) -> tuple[int, int]:
     return width, height
 
 
-DEFAULT_IMAGE_SIDE = 64
+
+def check_frame_stack(frame_stack) -> int:
+    """`frame_stack` if it is an int in [1, MAX_FRAME_STACK], else ValueError saying so."""
+    if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) or not (
+            1 <= frame_stack <= MAX_FRAME_STACK):
+        raise ValueError(f"frame_stack must be an int in [1, {MAX_FRAME_STACK}] (got {frame_stack!r})")
+    return int(frame_stack)
 
 
 def check_pixel_options(obs_mode, image_size, frame_stack) -> tuple[tuple[int, int] | None, int]:
@@ -99,11 +106,11 @@ def image_bytes(num_envs: int, mode: str, width: int, height: int, frame_stack: 
 
 def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int,
                        frame_stack: int = 1) -> None:
-    """MemoryError, with the estimate, when the images (`image_bytes`) need more than 90% of the
-    memory `device` has free."""
+    """MemoryError, with the estimate, when the images (`image_bytes`) need more of the memory
+    `device` has free than `memory.USABLE_FRACTION` of it."""
     free = memory.available_bytes(device)
     needed = image_bytes(num_envs, mode, width, height, frame_stack)
-    if free is not None and needed > 0.9 * free:
+    if free is not None and needed > memory.USABLE_FRACTION * free:
         raise MemoryError(f"image_size=({width}, {height}) with obs_mode={mode!r} for {num_envs} envs needs about "
                           f"{needed / 1e9:.1f} GB of images on {device} and {free / 1e9:.1f} GB is free: "
                           "use fewer envs or smaller images")
@@ -121,7 +128,6 @@ class PixelRenderer:
         if mode not in CHANNELS:
             raise ValueError(f"PixelRenderer renders {tuple(CHANNELS)} (got {mode!r})")
         device = task.sim.device
-        require_images_fit(device, num_envs, mode, width, height)
         require_warp()
         from mujoco import mjx
 
@@ -136,16 +142,14 @@ class PixelRenderer:
         model = spec.compile()
         _check_same_model(model, task.sim.mj_model, type(task).__name__)
         self.mode, self.width, self.height, self.num_envs = mode, width, height, int(num_envs)
-        self.channels = CHANNELS[mode]
         camera = model.camera(CAMERA_NAME).id
         self._poses = CameraAndLightPoses(model, camera)
         wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
         with jax.default_device(device):
             self._model = mjx.put_model(model, device=device, impl="warp")
             self._template = mjx.make_data(model, device=device, impl="warp")
-        warp_device = "cpu" if device.platform == "cpu" else f"cuda:{getattr(device, 'local_hardware_id', device.id)}"
         self._context = mjx.create_render_context(
-            model, nworld=self.num_envs, devices=[warp_device], cam_res=(width, height), render_rgb=wants_rgb,
+            model, nworld=self.num_envs, devices=[warp_device_name(device)], cam_res=(width, height), render_rgb=wants_rgb,
             render_depth=wants_depth, cam_active=[i == camera for i in range(model.ncam)], use_shadows=False)
 
     def render(self, *physics) -> tuple[jax.Array, ...]:
@@ -190,14 +194,6 @@ class PixelRenderer:
             scaled = jnp.clip(depth.reshape(shape) / self.depth_range, 0.0, 1.0)
             parts.append(jnp.round(scaled * 255.0).astype(jnp.uint8))
         return jnp.stack(parts, axis=-1)
-
-
-def check_frame_stack(frame_stack) -> int:
-    """`frame_stack` if it is an int in [1, MAX_FRAME_STACK], else ValueError saying so."""
-    if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) or not (
-            1 <= frame_stack <= MAX_FRAME_STACK):
-        raise ValueError(f"frame_stack must be an int in [1, {MAX_FRAME_STACK}] (got {frame_stack!r})")
-    return int(frame_stack)
 
 
 class FrameStack:

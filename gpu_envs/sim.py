@@ -132,6 +132,14 @@ def check_backend(backend: str, device: jax.Device) -> None:
         quiet_warp()
 
 
+def warp_device_name(device: jax.Device) -> str:
+    """Warp's name for the JAX device `device`: "cpu", or "cuda:N" with N its CUDA number."""
+    if device.platform == "cpu":
+        return "cpu"
+    ordinal = getattr(device, "local_hardware_id", None)
+    return f"cuda:{device.id if ordinal is None else ordinal}"
+
+
 def quiet_warp() -> None:
     """Warp's per-module log lines off (otherwise one line per kernel module loaded, dozens per
     model); its warnings and errors still show. Warp >= 1.19 reads log_level, older releases quiet."""

@@ -143,7 +143,7 @@ def test_seeding_reads_the_archive_named_for_this_warp_and_gpu(fake_warp, monkey
     folder.mkdir()
     _archive(folder / "warp-1.19.0-cuda13.4_mujoco-warp-4.0.0_sm90_cubin.tar.xz", _module("wp_a_1111111"))
     monkeypatch.setenv(kernel_pack.ENV_VAR, str(folder))
-    device = types.SimpleNamespace(id=5, local_hardware_id=1)  # JAX's id is not CUDA's number
+    device = types.SimpleNamespace(platform="gpu", id=5, local_hardware_id=1)  # JAX's id is not CUDA's number
     assert kernel_pack.seed_warp_kernel_cache(device) == 1
     assert fake_warp == ["cuda:1"]
     assert (tmp_path / "cache" / "wp_a_1111111" / "wp_a_1111111.meta").is_file()
@@ -151,7 +151,7 @@ def test_seeding_reads_the_archive_named_for_this_warp_and_gpu(fake_warp, monkey
 
 def test_no_matching_archive_seeds_nothing(fake_warp, monkeypatch, tmp_path):
     monkeypatch.setenv(kernel_pack.ENV_VAR, str(tmp_path))
-    assert kernel_pack.seed_warp_kernel_cache(types.SimpleNamespace(id=0, local_hardware_id=0)) == 0
+    assert kernel_pack.seed_warp_kernel_cache(types.SimpleNamespace(platform="gpu", id=0, local_hardware_id=0)) == 0
     assert not (tmp_path / "cache").exists()
 
 
@@ -159,7 +159,7 @@ def test_a_broken_archive_is_a_warning_not_an_error(fake_warp, monkeypatch, tmp_
     (tmp_path / "warp-1.19.0-cuda13.4_mujoco-warp-4.0.0_sm90_cubin.tar.xz").write_bytes(b"truncated")
     monkeypatch.setenv(kernel_pack.ENV_VAR, str(tmp_path))
     with pytest.warns(UserWarning, match="prebuilt MuJoCo Warp kernels not used .*GPU_ENVS_WARP_KERNELS=0"):
-        assert kernel_pack.seed_warp_kernel_cache(types.SimpleNamespace(id=0, local_hardware_id=0)) == 0
+        assert kernel_pack.seed_warp_kernel_cache(types.SimpleNamespace(platform="gpu", id=0, local_hardware_id=0)) == 0
 
 
 def test_a_written_archive_seeds_the_same_modules(tmp_path):
