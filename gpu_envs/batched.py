@@ -113,7 +113,8 @@ class BatchedEnv:
 
     pixels: None (observations are the task's `observe`), or a function from one or more
     `PhysicsState`s of the N envs to a tuple of their images (N, H, W, C) uint8, one per state,
-    which then replace the observations (`gpu_envs.pixels.PixelRenderer.render`).
+    which then replace the observations (`gpu_envs.pixels.PixelRenderer.render`). SAME_STEP
+    also passes `differ=done` with its two states (the envs whose two states differ).
     frame_stack: with pixels, observations of the last `frame_stack` images (`pixels.FrameStack`).
     """
 
@@ -216,7 +217,7 @@ class BatchedEnv:
         frames = state.frames
         if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
             if mode == AutoresetMode.SAME_STEP:
-                obs, last_obs = self.pixels(task.physics(task_state), task.physics(result.state))
+                obs, last_obs = self.pixels(task.physics(task_state), task.physics(result.state), differ=done)
             else:
                 (obs,), last_obs = self.pixels(task.physics(task_state)), None
             if self.stack is not None:

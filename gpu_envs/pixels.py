@@ -34,6 +34,9 @@ MAX_FRAME_STACK = 16
 DEFAULT_IMAGE_SIDE = 64
 # bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
 _RENDER_BYTES_PER_PIXEL = 8
+# How MJX runs the renderer's Warp calls on a GPU: the name of a `warp.JaxCallableGraphMode`
+# (on the CPU, MJX's own choice).
+RENDER_GRAPH_MODE = "WARP"
 
 
 def check_obs_mode(obs_mode) -> str:
@@ -100,8 +103,10 @@ def _check_same_model(render_model: mujoco.MjModel, sim_model: mujoco.MjModel, t
 def image_bytes(num_envs: int, mode: str, width: int, height: int, frame_stack: int = 1) -> int:
     """Device bytes the pixels of `num_envs` envs take per step: the renderer's buffers; the
     observation and the finished episodes' observation (`frame_stack` images each), both again in
-    the packed output for torch; and, with frames stacked, the carried last observation."""
-    return num_envs * width * height * (_RENDER_BYTES_PER_PIXEL + 5 * frame_stack * CHANNELS[mode])
+    the packed output for torch; and, with frames stacked, the carried last observation. The
+    renderer's buffers include those of its second context (`few_envs`)."""
+    render = (num_envs + few_envs(num_envs)) * _RENDER_BYTES_PER_PIXEL
+    return width * height * (render + num_envs * 5 * frame_stack * CHANNELS[mode])
 
 
 def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int,
@@ -114,6 +119,12 @@ def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int,
         raise MemoryError(f"image_size=({width}, {height}) with obs_mode={mode!r} for {num_envs} envs needs about "
                           f"{needed / 1e9:.1f} GB of images on {device} and {free / 1e9:.1f} GB is free: "
                           "use fewer envs or smaller images")
+
+
+def few_envs(num_envs: int) -> int:
+    """Envs of the second, smaller render context that redraws the envs that finished a step
+    (`PixelRenderer.render`'s `differ`): an eighth of them, rounded up."""
+    return -(-int(num_envs) // 8)
 
 
 class PixelRenderer:
@@ -145,27 +156,53 @@ class PixelRenderer:
         camera = model.camera(CAMERA_NAME).id
         self._poses = CameraAndLightPoses(model, camera)
         wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
-        with jax.default_device(device):
-            self._model = mjx.put_model(model, device=device, impl="warp")
-            self._template = mjx.make_data(model, device=device, impl="warp")
-        self._context = mjx.create_render_context(
-            model, nworld=self.num_envs, devices=[warp_device_name(device)], cam_res=(width, height), render_rgb=wants_rgb,
-            render_depth=wants_depth, cam_active=[i == camera for i in range(model.ncam)], use_shadows=False)
+        import warp
 
-    def render(self, *physics) -> tuple[jax.Array, ...]:
+        graph_mode = getattr(warp.JaxCallableGraphMode, RENDER_GRAPH_MODE) if device.platform == "gpu" else None
+        with jax.default_device(device):
+            self._model = mjx.put_model(model, device=device, impl="warp", graph_mode=graph_mode)
+            self._template = mjx.make_data(model, device=device, impl="warp")
+        self.few_envs = few_envs(self.num_envs)
+        self._contexts = {
+            n: mjx.create_render_context(
+                model, nworld=n, devices=[warp_device_name(device)], cam_res=(width, height), render_rgb=wants_rgb,
+                render_depth=wants_depth, cam_active=[i == camera for i in range(model.ncam)], use_shadows=False)
+            for n in {self.num_envs, self.few_envs}}
+
+    def render(self, *physics, differ: jax.Array | None = None) -> tuple[jax.Array, ...]:
         """uint8 (N, height, width, channels) images of the envs, one array per `PhysicsState`
-        given (each with leading axis N = `num_envs`: the render context is sized for it).
+        given (each with leading axis N = `num_envs`: the render contexts are sized for it).
 
         Several states are drawn one after the other in one chain of calls: each refit of the
         scene's bounding-volume hierarchy comes after the previous render, which XLA could
         otherwise reorder, since both use the one context.
-        """
-        from mujoco import mjx
 
+        differ: with two states, an (N,) bool that is False where the second state is the first
+        (after a step: the envs that did not finish). Then only the envs where it is True are
+        drawn again, in a context of `few_envs` envs, as long as no more than that many differ;
+        the images are the same as without it.
+        """
         for state in physics:
             if state.qpos.shape[0] != self.num_envs:
                 raise ValueError(f"this renderer draws num_envs={self.num_envs} envs at once (got {state.qpos.shape[0]})")
-        context = self._context.pytree()
+        if differ is None or len(physics) != 2 or self.few_envs == self.num_envs:
+            return self._draw(*physics)
+        first, second = physics
+        rows = jnp.nonzero(differ, size=self.few_envs, fill_value=self.num_envs)[0]  # past the end: unused rows
+
+        def redraw_few():
+            (images,) = self._draw(first)
+            few = jax.tree.map(lambda x: x[jnp.minimum(rows, self.num_envs - 1)], second)
+            (few_images,) = self._draw(few)
+            return images, images.at[rows].set(few_images, mode="drop")
+
+        return jax.lax.cond(jnp.sum(differ) <= self.few_envs, redraw_few, lambda: self._draw(first, second))
+
+    def _draw(self, *physics) -> tuple[jax.Array, ...]:
+        """`render` of states that all have the batch size of one of the render contexts."""
+        from mujoco import mjx
+
+        context = self._contexts[physics[0].qpos.shape[0]].pytree()
 
         def draw(data, qpos, mocap_pos, mocap_quat):
             data = data.replace(qpos=qpos, mocap_pos=mocap_pos, mocap_quat=mocap_quat)
@@ -185,7 +222,7 @@ class PixelRenderer:
 
     def _to_images(self, rgb: jax.Array, depth: jax.Array) -> jax.Array:
         """The renderer's packed RGB (uint32 0xAARRGGBB) and depth (metres) as uint8 images."""
-        shape = (self.num_envs, self.height, self.width)
+        shape = ((depth if self.mode == "depth" else rgb).shape[0], self.height, self.width)
         parts = []
         if self.mode in ("rgb", "rgbd"):
             packed = rgb.reshape(shape)

@@ -162,7 +162,7 @@ def test_an_env_whose_physics_went_non_finite_shows_a_blank_image(mode, frame_st
             return result._replace(state=result.state._replace(
                 qpos=jnp.where(action[0] > 0.5, jnp.nan, result.state.qpos)))
 
-    def grey(*states):
+    def grey(*states, differ=None):
         return tuple(jnp.full((2, 2, 3, 1), 100, jnp.uint8) for _ in states)
 
     env = BatchedEnv(BlowUpTask(ToyConfig()), 2, AutoresetMode[mode.upper()], pixels=grey, frame_stack=frame_stack)

@@ -209,3 +209,28 @@ def test_stacked_frames_shift_by_one_image_per_step_and_start_over_with_each_epi
     finally:
         env.close()
 
+
+
+@pytest.mark.parametrize("finished", [[3, 11], [0, 2, 5, 9, 15]], ids=["few: redrawn alone", "many: all redrawn"])
+def test_redrawing_only_the_finished_envs_gives_the_images_of_drawing_all(finished):
+    """After a step, the envs that finished are drawn again in a smaller context (an eighth of the
+    envs: 2 of 16), or, when more finished than it holds, all envs are drawn again; either way
+    the images are those of drawing both states for every env."""
+    import jax
+    import jax.numpy as jnp
+
+    env = gym.make_vec("GpuCartpole-v0", num_envs=16, device="cpu", obs_mode="rgb", image_size=(W, H))
+    try:
+        env.reset(seed=0)
+        renderer, task = env.unwrapped.pixel_renderer, env.unwrapped.task
+        now = task.physics(env.unwrapped._state.task)
+        differ = jnp.zeros(16, bool).at[jnp.array(finished)].set(True)
+        moved = now._replace(qpos=jnp.where(differ[:, None], now.qpos + jnp.array([1.5, 0.8]), now.qpos))
+        expected = renderer.render(now, moved)
+        got = jax.jit(lambda a, b, d: renderer.render(a, b, differ=d))(now, moved, differ)
+    finally:
+        env.close()
+    assert renderer.few_envs == 2
+    assert not np.array_equal(expected[0], expected[1])  # the moved envs look different
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(np.asarray(have), np.asarray(want))
