@@ -10,6 +10,7 @@ for the modes and the info keys.
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -334,6 +335,16 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._renderer.close()
             self._renderer = None
         self._state = None
+        if self.pixel_renderer is not None:
+            # The compiled programs (which refer to this env) are freed now rather than whenever
+            # Python's cycle collector runs: on a GPU that could be while MuJoCo Warp captures
+            # another env's render into a CUDA graph, where CUDA refuses to unload them and
+            # that env's step fails.
+            self.pixel_renderer = self._batched = None
+            self._reset_fn = self._reset_where_fn = self._step_fn = self._flat_step_fn = None
+            self._shown_fn = self._snapshot_fn = self._split_fn = None
+            self._scans = {}
+            gc.collect()
 
     # -- internals -------------------------------------------------------------------------
 

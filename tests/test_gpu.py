@@ -67,3 +67,28 @@ def test_gpu_images_match_the_cpu_images(env_id, backend):
             env.close()
     difference = abs(images["cuda"] - images["cpu"])
     assert difference.mean() < 1.0 and (difference > 32).mean() < 0.01
+
+
+def test_a_closed_pixel_env_leaves_the_next_one_working():
+    """Closing a pixel env frees its compiled programs at once: left to Python's cycle collector
+    (made to run at almost every allocation here), CUDA would refuse to unload them while MuJoCo
+    Warp captures the next env's render into a graph, and that env's reset would fail."""
+    import gc
+
+    pytest.importorskip("warp")
+    first = gym.make_vec("GpuCartpole-v0", num_envs=8, device="cuda", obs_mode="rgb", image_size=16)
+    first.reset(seed=0)
+    first.step(torch.zeros(8, 1))
+    first.close()
+    del first
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        second = gym.make_vec("GpuCartpole-v0", num_envs=8, device="cuda", obs_mode="rgbd", image_size=16)
+        obs, _ = second.reset(seed=0)
+        obs, *_ = second.step(torch.zeros(8, 1))
+        torch.cuda.synchronize()
+        second.close()
+    finally:
+        gc.set_threshold(*threshold)
+    assert obs.shape == (8, 16, 16, 4) and obs.float().std() > 1
