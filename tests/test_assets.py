@@ -30,7 +30,7 @@ def test_broken_xml_names_the_file(tmp_path):
 
 
 def test_a_file_in_the_current_directory_comes_before_a_shipped_model(tmp_path, monkeypatch):
-    heavy_pole = asset_path("cartpole.xml").read_text().replace('size="0.02" mass="1"', 'size="0.02" mass="7"', 1)
+    heavy_pole = asset_path("cartpole.xml").read_text().replace('<inertial pos="0 0 0.5" mass="1"', '<inertial pos="0 0 0.5" mass="7"', 1)
     (tmp_path / "cartpole.xml").write_text(heavy_pole)
     monkeypatch.chdir(tmp_path)
     with pytest.warns(UserWarning, match="from the current directory, not the shipped model of that name"):
