@@ -37,11 +37,11 @@ class EnvState(NamedTuple):
 class StepOutput(NamedTuple):
     """What one batched step returns to the user (N envs; fresh buffers every step)."""
 
-    obs: jax.Array  # (N, obs_dim) float32, or (N, H, W, C) uint8 images; SAME_STEP: first obs of the new episode where done
+    obs: jax.Array | dict  # (N, obs_dim) float32, (N, H, W, C) uint8 images, or {"state", "pixels"} of both; SAME_STEP: first obs of the new episode where done
     reward: jax.Array  # (N,) float32
     terminated: jax.Array  # (N,) bool
     truncated: jax.Array  # (N,) bool
-    final_obs: jax.Array | None  # SAME_STEP: (N, ...) last obs of the finished episode where done; else None
+    final_obs: jax.Array | dict | None  # SAME_STEP: (N, ...) last obs of the finished episode where done; else None
     done: jax.Array  # (N,) bool: terminated | truncated (gymnasium's `_final_obs` / `_episode` mask)
     episode_return: jax.Array  # (N,) float32: the finished episode's return where done, else 0
     episode_length: jax.Array  # (N,) int32: the finished episode's length where done, else 0
@@ -116,21 +116,30 @@ class BatchedEnv:
     which then replace the observations (`gpu_envs.pixels.PixelRenderer.render`). SAME_STEP
     also passes `differ=done` with its two states (the envs whose two states differ).
     frame_stack: with pixels, observations of the last `frame_stack` images (`pixels.FrameStack`).
+    with_state: with pixels, observations are dicts of the task's observations ("state") and
+        the images ("pixels").
     """
 
     def __init__(self, task: Task, num_envs: int, autoreset_mode: AutoresetMode = AutoresetMode.SAME_STEP,
-                 pixels=None, frame_stack: int = 1):
+                 pixels=None, frame_stack: int = 1, with_state: bool = False):
         self.task = task
         self.num_envs = int(num_envs)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.pixels = pixels
         self.stack = FrameStack(frame_stack) if pixels is not None and frame_stack > 1 else None
+        self.with_state = bool(with_state) and pixels is not None
 
     def _observe(self, task_state) -> jax.Array:
-        """The envs' observations: the task's, or their images."""
+        """The envs' images with pixels, else the task's observations."""
         if self.pixels is None:
             return jax.vmap(self.task.observe)(task_state)
         return self.pixels(self.task.physics(task_state))[0]
+
+    def _with_state(self, images, task_state):
+        """The observation: `images`, or with `with_state` a dict of them and the task's."""
+        if not self.with_state:
+            return images
+        return {"state": jax.vmap(self.task.observe)(task_state), "pixels": images}
 
     @staticmethod
     def _blank(blank: jax.Array, images: jax.Array) -> jax.Array:
@@ -153,7 +162,7 @@ class BatchedEnv:
         if self.stack is not None:
             obs = self.stack.first(obs)
             state = state._replace(frames=obs)
-        return state, obs
+        return state, self._with_state(obs, task_state)
 
     def reset_where(self, state: EnvState, mask: jax.Array, keys: jax.Array) -> tuple[EnvState, jax.Array]:
         """Reset the envs where `mask` (N,) is True from their rows of `keys` (N, 2); the
@@ -174,7 +183,7 @@ class BatchedEnv:
         if self.stack is not None:  # the reset envs start a stack; the others show theirs again
             obs = jnp.where(mask.reshape(-1, 1, 1, 1), self.stack.first(obs), state.frames)
             state = state._replace(frames=obs)
-        return state, obs
+        return state, self._with_state(obs, task_state)
 
     def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, StepOutput]:
         """One control step of every env with `action` (N, action_dim), then the autoreset mode's resets."""
@@ -217,15 +226,19 @@ class BatchedEnv:
         frames = state.frames
         if self.pixels is not None:  # images of the envs as they now are; the finished ones' last ones
             if mode == AutoresetMode.SAME_STEP:
-                obs, last_obs = self.pixels(task.physics(task_state), task.physics(result.state), differ=done)
+                images, last_images = self.pixels(task.physics(task_state), task.physics(result.state), differ=done)
             else:
-                (obs,), last_obs = self.pixels(task.physics(task_state)), None
+                (images,), last_images = self.pixels(task.physics(task_state)), None
             if self.stack is not None:
-                obs = self.stack.push(frames, obs, restart)
-                last_obs = None if last_obs is None else self.stack.end(frames, last_obs)
-            obs = self._blank(unstable & ~restart, obs)
-            last_obs = None if last_obs is None else self._blank(unstable, last_obs)
-            frames = obs if self.stack is not None else frames
+                images = self.stack.push(frames, images, restart)
+                last_images = None if last_images is None else self.stack.end(frames, last_images)
+            images = self._blank(unstable & ~restart, images)
+            last_images = None if last_images is None else self._blank(unstable, last_images)
+            frames = images if self.stack is not None else frames
+            if self.with_state:
+                obs, last_obs = {"state": obs, "pixels": images}, {"state": last_obs, "pixels": last_images}
+            else:
+                obs, last_obs = images, last_images
 
         # envs whose physics went non-finite end their episode but hold no values to average
         metrics = task.update_metrics(state.metrics, done & ~unstable, extras)

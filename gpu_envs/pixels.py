@@ -11,7 +11,10 @@ Stable-Baselines3, skrl's conv layers after a permute, and rl_games' `permute_in
   - "rgb": (height, width, 3), red, green, blue;
   - "depth": (height, width, 1), distance along the camera's axis, 0-255 over [0, depth_range]
     metres (`depth_range`: twice the camera's distance to what it frames), 0 where nothing is hit;
-  - "rgbd": (height, width, 4), both.
+  - "rgbd": (height, width, 4), both;
+  - "state+rgb", "state+depth", "state+rgbd": a gymnasium `Dict` of the task's observation
+    vector under "state" (float32, as obs_mode "state" gives it) and that image under "pixels"
+    (for Stable-Baselines3's `MultiInputPolicy`, or a network of one's own).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from . import memory
 from .pixel_camera import CAMERA_NAME, CameraAndLightPoses, add_camera
 from .sim import quiet_warp, warp_device_name
 
-OBS_MODES = ("state", "rgb", "depth", "rgbd")
-CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}
+CHANNELS = {"rgb": 3, "depth": 1, "rgbd": 4}  # of each image mode
+OBS_MODES = ("state", *CHANNELS, *(f"state+{mode}" for mode in CHANNELS))
 MAX_SIDE = 4096  # pixels per side: beyond it the renderer's per-env buffers outgrow any device
 MAX_FRAME_STACK = 16
 DEFAULT_IMAGE_SIDE = 64
@@ -44,6 +47,17 @@ def check_obs_mode(obs_mode) -> str:
     if obs_mode not in OBS_MODES:
         raise ValueError(f"obs_mode must be one of {OBS_MODES} (got {obs_mode!r})")
     return obs_mode
+
+
+def image_mode(obs_mode: str) -> str | None:
+    """The image part of an obs mode of `OBS_MODES` ("rgb", "depth" or "rgbd"); None for "state"."""
+    mode = obs_mode.removeprefix("state+")
+    return None if mode == "state" else mode
+
+
+def keeps_state(obs_mode: str) -> bool:
+    """Whether the observations of an obs mode of `OBS_MODES` hold the task's state vector."""
+    return obs_mode.startswith("state")
 
 
 def parse_image_size(image_size) -> tuple[int, int]:
@@ -74,7 +88,7 @@ def check_pixel_options(obs_mode, image_size, frame_stack) -> tuple[tuple[int, i
     pixel options; ValueError naming the option, the value and what is allowed."""
     check_obs_mode(obs_mode)
     frame_stack = check_frame_stack(frame_stack)
-    if obs_mode == "state":
+    if image_mode(obs_mode) is None:
         for name, value, default in (("image_size", image_size, None), ("frame_stack", frame_stack, 1)):
             if value != default:
                 raise ValueError(f"{name} applies to the pixel obs modes {OBS_MODES[1:]}; obs_mode is 'state' "
@@ -106,7 +120,7 @@ def image_bytes(num_envs: int, mode: str, width: int, height: int, frame_stack: 
     the packed output for torch; and, with frames stacked, the carried last observation. The
     renderer's buffers include those of its second context (`few_envs`)."""
     render = (num_envs + few_envs(num_envs)) * _RENDER_BYTES_PER_PIXEL
-    return width * height * (render + num_envs * 5 * frame_stack * CHANNELS[mode])
+    return width * height * (render + num_envs * 5 * frame_stack * CHANNELS[image_mode(mode)])
 
 
 def require_images_fit(device: jax.Device, num_envs: int, mode: str, width: int, height: int,

@@ -27,13 +27,12 @@ from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
-from .pixels import CHANNELS, PixelRenderer, check_pixel_options, require_images_fit
+from .pixels import CHANNELS, PixelRenderer, check_pixel_options, image_mode, keeps_state, require_images_fit
 from .seeding import check_seed, key_from_seed, keys_from_seeds
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
 
 OUTPUTS = ("torch", "jax")
-_EXTRAS = "extras/"  # prefix of the task's extras among the packed outputs
 AUTORESET_MODES = {"same_step": AutoresetMode.SAME_STEP, "next_step": AutoresetMode.NEXT_STEP,
                    "disabled": AutoresetMode.DISABLED}
 
@@ -68,7 +67,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             how finished envs are reset; SAME_STEP (default) resets them inside `step`.
         obs_mode: "state" (default: the task's observation vector), or pixels rendered on the
             env's device inside the step: "rgb" (H, W, 3), "depth" (H, W, 1) or "rgbd" (H, W, 4),
-            uint8, channels last (`gpu_envs.pixels`; needs MuJoCo Warp, the 'warp' extra).
+            uint8, channels last (`gpu_envs.pixels`; needs MuJoCo Warp, the 'warp' extra); or
+            "state+rgb", "state+depth", "state+rgbd": a dict of both, {"state": ..., "pixels": ...}.
         image_size: the pixel modes' image, an int (square) or (width, height); default 64.
         frame_stack: the pixel modes' observation holds the last `frame_stack` images,
             concatenated on the channels, oldest first (default 1: the newest image alone).
@@ -105,16 +105,20 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self.backend = task.sim.backend
 
         # gymnasium's batched spaces hold two bounds per observation and action entry
-        obs_bytes = 8 * task.obs_dim if image is None else 2 * image[0] * image[1] * CHANNELS[obs_mode] * frame_stack
+        pixels = image_mode(obs_mode)
+        obs_bytes = (8 * task.obs_dim if keeps_state(obs_mode) else 0) + (
+            0 if image is None else 2 * image[0] * image[1] * CHANNELS[pixels] * frame_stack)
         memory.require_host_fits(self.num_envs, obs_bytes + 8 * task.action_dim, "the batched spaces")
-        self.pixel_renderer = None if image is None else PixelRenderer(task, self.num_envs, obs_mode, *image)
+        self.pixel_renderer = None if image is None else PixelRenderer(task, self.num_envs, pixels, *image)
+        bound = np.float32(task.obs_bound)
+        state_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
         if image is None:
-            bound = np.float32(task.obs_bound)
-            self.single_observation_space = gym.spaces.Box(-bound, bound, (task.obs_dim,), np.float32)
+            self.single_observation_space = state_space
         else:
             width, height = image
-            channels = CHANNELS[obs_mode] * frame_stack
-            self.single_observation_space = gym.spaces.Box(0, 255, (height, width, channels), np.uint8)
+            image_space = gym.spaces.Box(0, 255, (height, width, CHANNELS[pixels] * frame_stack), np.uint8)
+            self.single_observation_space = (gym.spaces.Dict({"state": state_space, "pixels": image_space})
+                                             if keeps_state(obs_mode) else image_space)
         self.single_action_space = gym.spaces.Box(-1.0, 1.0, (task.action_dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
@@ -123,7 +127,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         task.sim.reserve(self.num_envs)
         self._batched = BatchedEnv(task, self.num_envs, self.autoreset_mode,
                                    pixels=None if self.pixel_renderer is None else self.pixel_renderer.render,
-                                   frame_stack=frame_stack)
+                                   frame_stack=frame_stack, with_state=image is not None and keeps_state(obs_mode))
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))
@@ -404,16 +408,29 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     @staticmethod
     def _flatten(out: StepOutput) -> dict:
-        """One flat name -> array dict of a step's outputs (task extras under "extras/<name>")."""
-        flat = {name: value for name, value in out._asdict().items() if name != "extras" and value is not None}
-        flat.update({_EXTRAS + name: value for name, value in out.extras.items()})
+        """One flat name -> array dict of a step's outputs: the task's extras as "extras/<name>",
+        the parts of dict observations as "<field>/<key>"."""
+        flat = {}
+        for name, value in out._asdict().items():
+            if isinstance(value, dict):
+                flat.update({f"{name}/{key}": part for key, part in value.items()})
+            elif value is not None:
+                flat[name] = value
         return flat
 
     @staticmethod
     def _views(flat: dict) -> dict:
-        """`_flatten`'s inverse: StepOutput fields (None where absent), extras as a dict."""
-        extras = {name.removeprefix(_EXTRAS): flat.pop(name) for name in list(flat) if name.startswith(_EXTRAS)}
-        return dict(dict.fromkeys(StepOutput._fields), **flat, extras=extras)
+        """`_flatten`'s inverse: StepOutput fields (None where absent), extras and dict
+        observations as dicts."""
+        fields = dict.fromkeys(StepOutput._fields)
+        for name, value in flat.items():
+            field, _, key = name.partition("/")
+            if key:
+                fields[field] = {**(fields[field] or {}), key: value}
+            else:
+                fields[field] = value
+        fields["extras"] = fields["extras"] or {}
+        return fields
 
     def _flat_step(self, state, action):
         """The step with its outputs as `_flatten`'s flat dict."""
@@ -432,7 +449,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         return state, packing.pack(flat, self._fields)
 
     def _out(self, x):
-        return to_torch(x) if self.output == "torch" else x
+        """A reset's observations (an array, or a dict of them) as this env hands them out."""
+        return jax.tree.map(to_torch, x) if self.output == "torch" else x
 
     @staticmethod
     def _unpack(out: StepOutput):

@@ -36,3 +36,17 @@ def test_sb3_env_indices_out_of_range_raise_index_error(shared_env):
     assert venv.get_attr("num_envs", indices=[1]) == [2]
     with pytest.raises(IndexError, match="env index 7 out of range for 2 envs"):
         venv.get_attr("num_envs", indices=[7])
+
+
+@pytest.mark.parametrize("module, adapter", [("skrl", "SkrlVecEnv"), ("rl_games", "RlGamesVecEnv")])
+def test_skrl_and_rl_games_refuse_dict_observations_and_name_the_way_out(module, adapter):
+    pytest.importorskip("warp", reason="pixel observations need MuJoCo Warp")
+    import gymnasium as gym
+
+    env = gym.make_vec("GpuCartpole-v0", num_envs=1, device="cpu", obs_mode="state+rgb", image_size=8)
+    try:
+        with pytest.raises(ValueError, match=f"{adapter} takes array observations .* not the dict of obs_mode "
+                                             "'state\\+rgb'.*MultiInputPolicy"):
+            _adapter(module, adapter)(env)
+    finally:
+        env.close()

@@ -23,7 +23,8 @@ def no_compile(monkeypatch):
 
 @pytest.mark.parametrize("mode", ["pixels", "RGB", None, "rgb+state"])
 def test_an_unknown_obs_mode_names_the_modes_before_anything_compiles(no_compile, mode):
-    with pytest.raises(ValueError, match=r"obs_mode must be one of \('state', 'rgb', 'depth', 'rgbd'\)"):
+    with pytest.raises(ValueError, match=r"obs_mode must be one of \('state', 'rgb', 'depth', 'rgbd', 'state\+rgb', "
+                                         r"'state\+depth', 'state\+rgbd'\) \(got"):
         gym.make_vec("GpuCartpole-v0", num_envs=2, device="cpu", obs_mode=mode)
 
 

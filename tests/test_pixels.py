@@ -157,6 +157,57 @@ def test_sb3_trains_a_cnn_policy_on_the_images():
     assert action.shape == (2, 1)
 
 
+def test_sb3_trains_a_multi_input_policy_on_the_state_and_the_images():
+    """obs_mode "state+rgb" is a Dict space, which SB3's MultiInputPolicy takes through the adapter,
+    the finished envs' terminal observations included (dicts too)."""
+    sb3 = pytest.importorskip("stable_baselines3")
+    from gpu_envs.wrappers.sb3 import Sb3VecEnv
+
+    env = gym.make_vec("GpuCartpole-v0", num_envs=2, device="cpu", obs_mode="state+rgb", image_size=40)
+    finals = []
+    try:
+        vec = Sb3VecEnv(env)
+        vec.reset()
+        for _ in range(60):
+            *_, dones, infos = vec.step(np.ones((2, 1), np.float32))
+            finals += [info["terminal_observation"] for info in infos if "terminal_observation" in info]
+        model = sb3.PPO("MultiInputPolicy", vec, n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu")
+        model.learn(16)
+    finally:
+        env.close()
+    assert set(model.observation_space.spaces) == {"state", "pixels"}
+    assert finals and finals[0]["state"].shape == (4,) and finals[0]["pixels"].shape == (40, 40, 3)
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
+def test_state_and_image_modes_give_a_dict_of_the_state_observation_and_the_images(mode):
+    """"state+depth": {"state": the task's observations, as obs_mode "state" gives them, "pixels":
+    the depth images}, final_obs too."""
+    envs = {obs_mode: gym.make_vec("GpuCartpole-v0", num_envs=N, device="cpu", obs_mode=obs_mode, autoreset_mode=mode,
+                                   **({} if obs_mode == "state" else {"image_size": (W, H)}))
+            for obs_mode in ("state", "state+depth")}
+    try:
+        both, state = (envs[m].reset(seed=3)[0] for m in ("state+depth", "state"))
+        space = envs["state+depth"].single_observation_space
+        assert space == gym.spaces.Dict({"state": envs["state"].single_observation_space,
+                                         "pixels": gym.spaces.Box(0, 255, (H, W, 1), np.uint8)})
+        assert torch.equal(both["state"], state) and both["pixels"].shape == (N, H, W, 1)
+        for _ in range(200):
+            both, _, terminated, truncated, infos = envs["state+depth"].step(torch.ones(N, 1))
+            state, *_ = envs["state"].step(torch.ones(N, 1))
+            assert torch.equal(both["state"], state)
+            if (terminated | truncated).any():
+                break
+    finally:
+        for env in envs.values():
+            env.close()
+    assert (terminated | truncated).any()
+    if mode == "same_step":
+        assert set(infos["final_obs"]) == {"state", "pixels"} and infos["final_obs"]["pixels"].shape == (N, H, W, 1)
+    else:
+        assert "final_obs" not in infos
+
+
 @pytest.mark.slow
 def test_train_py_trains_the_pixel_cartpole_config_and_exports_an_image_policy(tmp_path):
     """task=CartpolePixels (rl_games, a CNN over 3 stacked rgb images): two iterations on the

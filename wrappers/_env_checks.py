@@ -18,3 +18,14 @@ def require_gpu_env(env, adapter: str, methods: tuple[str, ...] = ()) -> None:
     mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
     if mode != AutoresetMode.SAME_STEP:
         raise ValueError(f"{adapter} needs an env with autoreset_mode='same_step' (the default), got {mode}")
+
+
+def require_array_observations(env, adapter: str) -> None:
+    """ValueError when `env`'s observations are a dict (the "state+<image>" obs modes), which
+    `adapter` does not hand over."""
+    from gymnasium.spaces import Dict
+
+    if isinstance(env.single_observation_space, Dict):
+        raise ValueError(f"{adapter} takes array observations (obs_mode 'state', 'rgb', 'depth' or 'rgbd'), not the "
+                         f"dict of obs_mode {getattr(env.unwrapped, 'obs_mode', '?')!r}: use one of those, or "
+                         "Stable-Baselines3's MultiInputPolicy (gpu_envs.wrappers.sb3) for the dict")

@@ -27,7 +27,7 @@ from gpu_envs.tasks import env_ids as registered_env_ids
 from gpu_envs.render import render_grid
 
 from ._require import require
-from ._env_checks import require_gpu_env
+from ._env_checks import require_array_observations, require_gpu_env
 
 _ivecenv = require("rl_games.common.ivecenv", "rl-games")
 _vecenv = require("rl_games.common.vecenv", "rl-games")
@@ -47,6 +47,7 @@ class RlGamesVecEnv(_ivecenv.IVecEnv):
 
     def __init__(self, env, seed: int | None = None):
         require_gpu_env(env, "RlGamesVecEnv")
+        require_array_observations(env, "RlGamesVecEnv")
         if getattr(env.unwrapped, "output", "torch") != "torch":
             raise ValueError("RlGamesVecEnv needs an env created with output='torch'")
         self.env = env

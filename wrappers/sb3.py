@@ -38,6 +38,10 @@ def _same_options(a: dict, b: dict) -> bool:
     return True
 
 
+def _to_numpy(array) -> np.ndarray:
+    return array.cpu().numpy() if hasattr(array, "cpu") else np.asarray(array)
+
+
 class Sb3VecEnv(_vec_env.VecEnv):
     """SB3 `VecEnv` view of a `GpuVectorEnv` (autoreset happens inside the env's step)."""
 
@@ -57,7 +61,9 @@ class Sb3VecEnv(_vec_env.VecEnv):
         obs, _ = self.env.reset(seed=self._seeds[0], **({"options": options} if options else {}))
         self._reset_seeds()
         self._reset_options()
-        return obs.cpu().numpy() if hasattr(obs, "cpu") else np.asarray(obs)
+        if isinstance(obs, dict):  # the "state+<image>" obs modes (SB3's MultiInputPolicy)
+            return {key: _to_numpy(part) for key, part in obs.items()}
+        return _to_numpy(obs)
 
     def _batched_options(self) -> dict:
         """The one options dict that SB3's per-env list holds (`set_options(dict)` stores the
@@ -89,7 +95,8 @@ class Sb3VecEnv(_vec_env.VecEnv):
             lengths = infos["episode"]["l"][finished].tolist()
             for i, timeout, ret, length in zip(finished.tolist(), timeouts, returns, lengths):
                 out[i] = {
-                    "terminal_observation": final_obs[i],
+                    "terminal_observation": ({key: part[i] for key, part in final_obs.items()}
+                                             if isinstance(final_obs, dict) else final_obs[i]),
                     "TimeLimit.truncated": timeout,
                     "episode": {"r": ret, "l": length, "t": elapsed},
                 }

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._require import require
-from ._env_checks import require_gpu_env
+from ._env_checks import require_array_observations, require_gpu_env
 
 _skrl = require("skrl", "skrl")
 _base = require("skrl.envs.wrappers.torch.base", "skrl")
@@ -41,6 +41,7 @@ class SkrlVecEnv(_base.Wrapper):
 
     def __init__(self, env, seed: int | None = None):
         require_gpu_env(env, "SkrlVecEnv")
+        require_array_observations(env, "SkrlVecEnv")
         super().__init__(env)
         if getattr(self._unwrapped, "output", "torch") != "torch":
             raise ValueError("SkrlVecEnv needs an env created with output='torch'")
