@@ -237,6 +237,23 @@ def test_skrl_trains_the_pixel_cartpole_config_with_its_cnn(tmp_path):
     assert any(value.ndim == 4 for value in weights.values())  # conv kernels: the CNN was built
 
 
+@pytest.mark.slow
+def test_sb3_trains_the_pixel_cartpole_config_with_its_cnn(tmp_path):
+    """The same config through SB3: a CnnPolicy whose features extractor is the config's CNN (SB3's
+    own NatureCNN needs images of 36 pixels a side; the config's are 32 high)."""
+    import zipfile
+
+    from test_train_cli import run_cli
+
+    out = run_cli("train.library=sb3", "max_iterations=2", tmp_path=tmp_path, task="CartpolePixels", num_envs=4)
+    assert "it     2/2" in out
+    checkpoint, = tmp_path.glob("CartpolePixels_*/nn/CartpolePixels.zip")
+    with zipfile.ZipFile(checkpoint) as archive, archive.open("policy.pth") as f:
+        weights = torch.load(f, map_location="cpu", weights_only=False)
+    kernels = [value.shape for value in weights.values() if value.ndim == 4]
+    assert [tuple(k[:2]) for k in kernels[:2]] == [(16, 9), (32, 16)]  # the config's convs, on 3 stacked RGB images
+
+
 @pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])
 def test_stacked_frames_shift_by_one_image_per_step_and_start_over_with_each_episode(mode):
     env = gym.make_vec("GpuCartpole-v0", num_envs=N, device="cpu", obs_mode="rgb", image_size=(W, H), frame_stack=3,

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import VecNormalize
 
 from gpu_envs.wrappers.sb3 import Sb3VecEnv
@@ -78,15 +80,55 @@ def _venv(env, cfg, training: bool) -> VecNormalize:
                         clip_obs=float(env.unwrapped.task.obs_bound), gamma=p.gamma)
 
 
+class ConfigCnn(BaseFeaturesExtractor):
+    """The train config's rl_games CNN (`network.cnn.convs`: filters, kernel_size, strides,
+    padding; `network.cnn.activation`) as SB3's features extractor of channels-first images
+    (SB3 transposes and scales them to [0, 1]); its output is the flattened last conv's."""
+
+    def __init__(self, observation_space: gym.spaces.Box, convs: list[dict], activation: str = "elu"):
+        layers, channels = [], observation_space.shape[0]
+        for conv in convs:
+            layers += [torch.nn.Conv2d(channels, conv["filters"], conv["kernel_size"], conv["strides"], conv["padding"]),
+                       _ACTIVATIONS[activation]()]
+            channels = conv["filters"]
+        layers.append(torch.nn.Flatten())
+        body = torch.nn.Sequential(*layers)
+        with torch.no_grad():
+            size = body(torch.zeros(1, *observation_space.shape)).shape[1]
+        super().__init__(observation_space, size)
+        self.body = body
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return self.body(observations)
+
+
+_ACTIVATIONS = {"elu": torch.nn.ELU, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}
+
+
+def _policy(venv, network) -> tuple[str, dict]:
+    """SB3's policy name and keyword arguments for the train config's `network`: an MLP, after
+    the config's CNN for image observations."""
+    kwargs = {"net_arch": list(network.mlp.units), "activation_fn": torch.nn.ELU}
+    if not is_image_space(venv.observation_space, check_channels=False):
+        return "MlpPolicy", kwargs
+    if "cnn" not in network:
+        raise SystemExit("image observations need a CNN in the train config (network.cnn), as "
+                         "examples/cfg/train/CartpolePixelsPPO.yaml has")
+    convs = [{key: int(c[key]) for key in ("filters", "kernel_size", "strides", "padding")} for c in network.cnn.convs]
+    extractor = {"convs": convs, "activation": str(network.cnn.activation)}
+    return "CnnPolicy", {**kwargs, "features_extractor_class": ConfigCnn, "features_extractor_kwargs": extractor}
+
+
 def _model(venv, cfg, device, directory: str) -> PPO:
     p = cfg.train.params.config
     batch = venv.num_envs * p.horizon_length
+    policy, policy_kwargs = _policy(venv, cfg.train.params.network)
     return PPO(
-        "MlpPolicy", venv, n_steps=p.horizon_length, batch_size=min(p.minibatch_size, batch), n_epochs=p.mini_epochs,
+        policy, venv, n_steps=p.horizon_length, batch_size=min(p.minibatch_size, batch), n_epochs=p.mini_epochs,
         learning_rate=float(p.learning_rate), gamma=p.gamma, gae_lambda=p.tau, clip_range=p.e_clip,
         clip_range_vf=p.e_clip if p.clip_value else None, ent_coef=p.entropy_coef, vf_coef=p.critic_coef / 4,
         max_grad_norm=p.grad_norm if p.truncate_grads else math.inf,  # rl_games clips only with truncate_grads
-        policy_kwargs={"net_arch": list(cfg.train.params.network.mlp.units), "activation_fn": torch.nn.ELU},
+        policy_kwargs=policy_kwargs,
         tensorboard_log=directory, seed=cfg.seed, device=device, verbose=0,
     )
 
