@@ -38,8 +38,10 @@ DEFAULT_IMAGE_SIDE = 64
 # bytes per pixel per env besides the observation: the renderer's packed RGB (uint32) and depth (float32)
 _RENDER_BYTES_PER_PIXEL = 8
 # How MJX runs the renderer's Warp calls on a GPU: the name of a `warp.JaxCallableGraphMode`
-# (on the CPU, MJX's own choice).
-RENDER_GRAPH_MODE = "WARP"
+# (on the CPU, MJX's own choice). "JAX": Warp launches the kernels on XLA's stream, or into XLA's
+# own graph; MJX's default "WARP" captures a graph per set of buffer addresses, which the
+# gathered redraw of finished envs keeps changing (docs/benchmarks.md, "Pixels").
+RENDER_GRAPH_MODE = "JAX"
 
 
 def check_obs_mode(obs_mode) -> str:
@@ -172,6 +174,9 @@ class PixelRenderer:
         wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
         import warp
 
+        if device.platform == "cpu" and not warp.is_cpu_available():
+            raise RuntimeError("pixel observations on the CPU run on Warp's CPU backend, which this warp-lang build "
+                               "lacks (no LLVM): install warp-lang from PyPI, or use a CUDA device")
         graph_mode = getattr(warp.JaxCallableGraphMode, RENDER_GRAPH_MODE) if device.platform == "gpu" else None
         with jax.default_device(device):
             self._model = mjx.put_model(model, device=device, impl="warp", graph_mode=graph_mode)

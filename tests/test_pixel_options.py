@@ -68,6 +68,13 @@ def test_without_mujoco_warp_pixels_say_what_to_install(cartpole, monkeypatch):
         type(cartpole)(cartpole.task, 2, obs_mode="rgb", image_size=16)
 
 
+def test_a_warp_without_its_cpu_backend_is_named_for_pixels_on_the_cpu(cartpole, monkeypatch):
+    warp = pytest.importorskip("warp")
+    monkeypatch.setattr(warp, "is_cpu_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"Warp's CPU backend, which this warp-lang build lacks \(no LLVM\)"):
+        type(cartpole)(cartpole.task, 2, obs_mode="rgb", image_size=16)
+
+
 def test_the_vector_env_keywords_are_reserved_for_task_configs():
     from gpu_envs.tasks.base import RESERVED_CONFIG_NAMES
 
