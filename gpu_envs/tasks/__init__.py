@@ -6,6 +6,9 @@
     average_over_finished a running average over finished episodes, for task metrics
     CameraDefaults        how render() frames one env of the task
     PhysicsState, Simulation, load_model, resolve_asset   the physics a task runs on
+    gpu_envs.tasks.quat         unit-quaternion helpers (MuJoCo's w, x, y, z order)
+    gpu_envs.tasks.locomotion   what the Ant and the Humanoid share: torso quantities, the
+                                progress potential, the forward-speed info values and metric
 
 docs/writing_a_task.md walks through a complete task.
 """

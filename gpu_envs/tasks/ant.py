@@ -30,12 +30,10 @@ import numpy as np
 
 from ..camera import CameraDefaults
 from ..sim import AssetError, PhysicsState, load_model, resolve_asset
-from . import quat
-from .base import Task, TaskStep, average_over_finished
+from . import locomotion
+from .base import Task, TaskStep
 from .config import TaskConfig, param
 from .registry import register_task
-
-TARGET = (1000.0, 0.0, 0.0)  # m, in each env's own frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,20 +95,12 @@ class AntState(NamedTuple):
     foot_forces: jax.Array  # (24,) the foot force/torque sensors of the step's last physics substep (0 at reset)
 
 
-def euler_xyz(q: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(roll, yaw) of a (w, x, y, z) quaternion, each in [0, 2 pi) as the reference returns them."""
-    w, x, y, z = q
-    roll = jnp.arctan2(2.0 * (w * x + y * z), w * w - x * x - y * y + z * z)
-    yaw = jnp.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
-    return jnp.mod(roll, 2 * jnp.pi), jnp.mod(yaw, 2 * jnp.pi)
-
-
 @register_task("GpuAnt-v0", backend="auto", docs="docs/envs/ant.md")
 class AntTask(Task):
     """IsaacGymEnvs Ant: a four-legged robot runs toward a target along +x."""
 
     Config = AntConfig
-    metric_units = {"mean_forward_speed": "m/s"}
+    metric_units = locomotion.METRIC_UNITS
     # seen from the side (-y) and above, following each ant's torso over the ground
     camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0,
                             track="torso")
@@ -128,7 +118,7 @@ class AntTask(Task):
 
     def potential(self, qpos: jax.Array) -> jax.Array:
         """-(horizontal distance to the target) / dt: its change over a step is the speed toward it."""
-        return -jnp.linalg.norm(jnp.asarray(TARGET[:2]) - qpos[:2]) / self.dt
+        return locomotion.potential(qpos, self.dt)
 
     def reset(self, key: jax.Array) -> AntState:
         c = self.config
@@ -144,24 +134,13 @@ class AntTask(Task):
         return AntState(physics, self.potential(qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))
 
     def _parts(self, state: AntState) -> dict:
-        """The named quantities the observation and the reward share."""
+        """The named quantities the observation and the reward share (`locomotion.torso_parts`,
+        with yaw and roll in [0, 2 pi) as the reference's Ant leaves them)."""
         qpos, qvel = state.physics.qpos, state.physics.qvel
-        torso = qpos[3:7]
-        target = jnp.asarray(TARGET)
-        to_target = (target - qpos[:3]).at[2].set(0.0)
-        roll, yaw = euler_xyz(torso)
-        return {
-            "height": qpos[2],
-            "vel_loc": quat.rotate(quat.conj(torso), qvel[:3]),
-            "angvel_loc": qvel[3:6],  # MuJoCo's free joint: already in the body frame
-            "yaw": yaw,
-            "roll": roll,
-            "angle_to_target": jnp.arctan2(target[2] - qpos[2], target[0] - qpos[0]) - yaw,
-            "up_proj": quat.rotate(torso, jnp.array([0.0, 0.0, 1.0]))[2],
-            "heading_proj": quat.rotate(torso, jnp.array([1.0, 0.0, 0.0])) @ (to_target / jnp.linalg.norm(to_target)),
-            "dof_pos": (2.0 * qpos[7:] - self.upper - self.lower) / (self.upper - self.lower),
-            "dof_vel": self.config.dof_vel_scale * qvel[6:],
-        }
+        p = locomotion.torso_parts(qpos, qvel, self.lower, self.upper)
+        roll, yaw = jnp.mod(p["roll"], 2 * jnp.pi), jnp.mod(p["yaw"], 2 * jnp.pi)
+        return {**p, "roll": roll, "yaw": yaw, "angle_to_target": p["target_angle"] - yaw,
+                "dof_vel": self.config.dof_vel_scale * qvel[6:]}
 
     def observe(self, state: AntState) -> jax.Array:
         return self._observation(state, self._parts(state))
@@ -187,18 +166,12 @@ class AntTask(Task):
                   - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
         fell = p["height"] < c.termination_height
         reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)
-        time = jnp.maximum(physics.time, 1e-6)
-        extras = {
-            "forward_speed": physics.qvel[0].astype(jnp.float32),  # m/s, the torso's world x velocity
-            "episode_forward_speed": (physics.qpos[0] / time).astype(jnp.float32),  # m/s since the episode began
-        }
+        extras = locomotion.forward_speed_extras(physics.qpos, physics.qvel, physics.time)
         return TaskStep(new, self._observation(new, p), reward, fell, extras)
 
     def init_metrics(self) -> dict:
-        return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
+        return locomotion.init_forward_speed_metric()
 
     def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
         """A running average over finished episodes of each one's mean forward speed [m/s]."""
-        speed = average_over_finished(metrics["mean_forward_speed"], done, extras["episode_forward_speed"],
-                                      self.config.forward_speed_average)
-        return {"mean_forward_speed": speed}
+        return locomotion.update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)

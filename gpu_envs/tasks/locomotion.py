@@ -1,0 +1,84 @@
+"""What IsaacGymEnvs' locomotion tasks (Ant, Humanoid) share, for tasks of robots that run toward
+a target: the torso quantities their observations and rewards read, the progress potential, and
+the forward-speed info values and metric. Part of the public task API (`gpu_envs.tasks`).
+
+Conventions: a free joint first in `qpos`/`qvel` (MuJoCo's: world position, (w, x, y, z)
+orientation; world linear velocity, body-frame angular velocity); the target in each env's own
+frame, +x far ahead.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from . import quat
+from .base import average_over_finished
+
+TARGET = (1000.0, 0.0, 0.0)  # m, in each env's own frame: the reference's target, 1 km along +x
+METRIC_UNITS = {"mean_forward_speed": "m/s"}
+
+
+def roll_yaw(q: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(roll, yaw) [rad, in (-pi, pi]] of a (w, x, y, z) quaternion: its x-y-z Euler angles' first
+    and last, as the reference computes them (before it takes them modulo 2 pi)."""
+    w, x, y, z = q
+    roll = jnp.arctan2(2.0 * (w * x + y * z), w * w - x * x - y * y + z * z)
+    yaw = jnp.arctan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
+    return roll, yaw
+
+
+def wrap(angle: jax.Array) -> jax.Array:
+    """`angle` [rad] wrapped to [-pi, pi)."""
+    return jnp.mod(angle + jnp.pi, 2 * jnp.pi) - jnp.pi
+
+
+def torso_parts(qpos: jax.Array, qvel: jax.Array, lower: jax.Array, upper: jax.Array,
+                target=TARGET) -> dict:
+    """The torso and joint quantities of one env (free joint first, then the hinges with limits
+    `lower`, `upper` (J,) [rad]): "height" [m]; "vel_loc", "angvel_loc" (3,) [m/s, rad/s] in the
+    torso frame; "roll", "yaw" [rad, (-pi, pi]]; "target_angle" [rad], the reference's
+    atan2(target z - z, target x - x) (z, not y: a quirk kept), from which a task subtracts its
+    yaw; "up_proj" (torso z axis . world z); "heading_proj" (torso x axis . horizontal direction to
+    the target); "dof_pos" (J,) the hinges scaled to [-1, 1] over their ranges."""
+    torso = qpos[3:7]
+    target = jnp.asarray(target)
+    to_target = (target - qpos[:3]).at[2].set(0.0)
+    roll, yaw = roll_yaw(torso)
+    return {
+        "height": qpos[2],
+        "vel_loc": quat.rotate(quat.conj(torso), qvel[:3]),
+        "angvel_loc": qvel[3:6],  # MuJoCo's free joint: already in the body frame
+        "roll": roll,
+        "yaw": yaw,
+        "target_angle": jnp.arctan2(target[2] - qpos[2], target[0] - qpos[0]),
+        "up_proj": quat.rotate(torso, jnp.array([0.0, 0.0, 1.0]))[2],
+        "heading_proj": quat.rotate(torso, jnp.array([1.0, 0.0, 0.0])) @ (to_target / jnp.linalg.norm(to_target)),
+        "dof_pos": (2.0 * qpos[7:] - upper - lower) / (upper - lower),
+    }
+
+
+def potential(qpos: jax.Array, dt: float, target=TARGET) -> jax.Array:
+    """-(horizontal distance to the target) / dt: its change over a step is the speed toward it [m/s]."""
+    return -jnp.linalg.norm(jnp.asarray(target[:2]) - qpos[:2]) / dt
+
+
+def forward_speed_extras(qpos: jax.Array, qvel: jax.Array, time: jax.Array) -> dict:
+    """The per-env info values "forward_speed" (the torso's world x velocity [m/s]) and
+    "episode_forward_speed" (x travelled over the episode's `time` [m/s]), float32."""
+    return {
+        "forward_speed": qvel[0].astype(jnp.float32),
+        "episode_forward_speed": (qpos[0] / jnp.maximum(time, 1e-6)).astype(jnp.float32),
+    }
+
+
+def init_forward_speed_metric() -> dict:
+    """The metric "mean_forward_speed" [m/s] before any episode finished: 0."""
+    return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
+
+
+def update_forward_speed_metric(metrics: dict, done: jax.Array, extras: dict, weight: float) -> dict:
+    """"mean_forward_speed": a running average over finished episodes of each one's mean forward
+    speed (`extras["episode_forward_speed"]`), the newest finished ones weighing `weight`."""
+    return {"mean_forward_speed": average_over_finished(metrics["mean_forward_speed"], done,
+                                                         extras["episode_forward_speed"], weight)}
