@@ -15,7 +15,7 @@ add_source_tree_subpackages(__path__)  # wrappers/ and assets/ beside a clone's 
 configure_jax_memory()  # before anything imports jax
 
 from .sim import AssetError  # noqa: E402
-from .tasks import cartpole, allegro_hand, ant, env_ids  # noqa: E402, F401  (defining a task registers it)
+from .tasks import cartpole, allegro_hand, ant, humanoid, env_ids  # noqa: E402, F401  (defining a task registers it)
 from .tasks.registry import register_with_gymnasium  # noqa: E402
 from .vector_env import GpuVectorEnv  # noqa: E402
 

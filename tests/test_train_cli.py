@@ -120,21 +120,28 @@ def test_overrides_resolve_like_isaacgymenvs():
     assert env_params.timestep * env_params.substeps == pytest.approx(1 / 30)  # the reference's 30 Hz control
 
 
-def test_ant_config_is_isaacgymenvs_antppo():
+@pytest.mark.parametrize("task, env_id, units, numbers", [
+    ("Ant", "GpuAnt-v0", [256, 128, 64], (500, 16, 4, 2, 3e-4)),
+    ("Humanoid", "GpuHumanoid-v0", [400, 200, 100], (1000, 32, 5, 4, 5e-4)),
+])
+def test_locomotion_configs_are_isaacgymenvs_ppo_configs(task, env_id, units, numbers):
+    """The train config holds IsaacGymEnvs' <task>PPO.yaml numbers (max_epochs, horizon_length,
+    mini_epochs, critic_coef, learning_rate), and every task parameter is one the env takes."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from gpu_envs.tasks.ant import AntConfig
+    from gpu_envs.tasks import task_spec
     from gpu_envs.train.config import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
-        cfg = OmegaConf.to_container(compose("config", overrides=["task=Ant"]), resolve=True)
-    assert cfg["task"]["env"]["id"] == "GpuAnt-v0" and cfg["train"]["library"] == "rl_games"
-    AntConfig(**cfg["task"]["env"]["params"])  # every key is an env parameter
+        cfg = OmegaConf.to_container(compose("config", overrides=[f"task={task}"]), resolve=True)
+    assert cfg["task"]["env"]["id"] == env_id and cfg["train"]["library"] == "rl_games"
+    task_spec(env_id).task_cls.Config(**cfg["task"]["env"]["params"])  # every key is an env parameter
     p = cfg["train"]["params"]["config"]
-    assert cfg["train"]["params"]["network"]["mlp"]["units"] == [256, 128, 64]
-    assert (p["name"], p["max_epochs"], p["horizon_length"], p["mini_epochs"]) == ("Ant", 500, 16, 4)
+    assert cfg["train"]["params"]["network"]["mlp"]["units"] == units
+    assert (p["name"], p["max_epochs"], p["horizon_length"], p["mini_epochs"], p["critic_coef"],
+            float(p["learning_rate"])) == (task, *numbers)
     assert (cfg["task"]["env"]["numEnvs"] * p["horizon_length"]) % p["minibatch_size"] == 0
 
 

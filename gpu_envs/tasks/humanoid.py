@@ -1,0 +1,192 @@
+"""Humanoid, as in IsaacGymEnvs: a 21-joint humanoid learns to run toward a target 1 km away along +x.
+
+Written on the public task API alone (`gpu_envs.tasks`), as a task of one's own would be.
+
+Observation (108, float32, not clipped; quaternion conventions as in the reference):
+  0 torso height [m]; 1-3 torso linear velocity in the torso frame [m/s]; 4-6 0.25 * torso
+  angular velocity in the torso frame [rad/s]; 7 yaw, 8 roll and 9 angle to the target [rad],
+  each wrapped to [-pi, pi) (the angle is the reference's atan2(target z - z, target x - x) - yaw,
+  about -yaw); 10 up projection (torso z axis . world z); 11 heading projection (torso x axis .
+  direction to the target); 12-32 joint positions scaled to [-1, 1]; 33-53 0.1 * joint velocities
+  [rad/s]; 54-74 0.01 * the force each joint's motor and its constraints (limit, contacts through
+  the chain) apply to it [N m] (MuJoCo's qfrc_actuator + qfrc_constraint: the proxy for the
+  reference's DOF force sensors); 75-86 0.01 * the force (3) and torque (3) each foot exerts
+  through its ankle, in the foot's frame (right, left; MuJoCo force/torque sensors, computed at
+  the start of the step's last physics substep); 87-107 this step's action. Forces are 0 in an
+  episode's first observation.
+Action (21, in [-1, 1]): joint torques = action * gear (the model's actuator gears: 22.5 to 135
+N m), in the model's joint order (abdomen_z, abdomen_y, abdomen_x, right hip x/z/y, right knee,
+right ankle y/x, the left leg the same, right shoulder 1/2, right elbow, the left arm the same).
+Reward: progress toward the target [m/s] + 2 alive + 0.1 if upright (up projection > 0.93)
++ 0.5 * min(heading projection / 0.8, 1) - 0.01 |action|^2 - 0.05 sum|action * 0.1 joint
+velocity| * gear / 135 - 0.25 sum over joints beyond 98% of a limit of (|scaled position| -
+0.98) / 0.02 * gear / 135; replaced by -1 when the torso falls below 0.8 m, which terminates the
+episode. Truncation at 1000 steps (16.6 s).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+
+from gpu_envs.tasks import (AssetError, CameraDefaults, PhysicsState, Task, TaskConfig, TaskStep, load_model,
+                            locomotion, param, register_task, resolve_asset)
+
+HINGES = ("abdomen_z", "abdomen_y", "abdomen_x", "right_hip_x", "right_hip_z", "right_hip_y", "right_knee",
+          "right_ankle_y", "right_ankle_x", "left_hip_x", "left_hip_z", "left_hip_y", "left_knee", "left_ankle_y",
+          "left_ankle_x", "right_shoulder1", "right_shoulder2", "right_elbow", "left_shoulder1", "left_shoulder2",
+          "left_elbow")
+
+
+@dataclasses.dataclass(frozen=True)
+class HumanoidConfig(TaskConfig):
+    """GpuHumanoid-v0's parameters (defaults reproduce IsaacGymEnvs' Humanoid)."""
+
+    max_episode_steps: int = param(1000, "[1, inf)")
+    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (0.0083 s) per env step
+    asset: str = param("humanoid.xml")  # a path to an MJCF file, or the name of a shipped one
+    power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' gears per unit action
+    angular_velocity_scale: float = param(0.25, "[0, inf)")  # torso angular velocity's factor in the observation
+    dof_vel_scale: float = param(0.1, "[0, inf)")  # joint velocities' factor in the observation
+    contact_force_scale: float = param(0.01, "[0, inf)")  # joint and foot forces' factor in the observation
+    heading_weight: float = param(0.5)
+    up_weight: float = param(0.1)
+    alive_reward: float = param(2.0)
+    actions_cost: float = param(0.01)  # per unit of squared action
+    energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity| * gear / max gear
+    joints_at_limit_cost: float = param(0.25)  # per joint and unit of (|scaled position| - 0.98) / 0.02, * gear / max gear
+    death_cost: float = param(-1.0)  # the reward of the step the torso falls
+    termination_height: float = param(0.8, "[0, inf)")  # m
+    start_height: float = param(1.34, "(0, inf)")  # m, the torso at reset
+    reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
+    reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
+    forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.termination_height >= self.start_height:
+            raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
+                             f"{self.termination_height}: every episode would end at its first step")
+
+
+def load_humanoid(path) -> mujoco.MjModel:
+    """The humanoid model at `path`; `AssetError` unless it has what the task reads and drives: a
+    free joint (on a body "torso") then the 21 hinges of `HINGES` in that order, actuator i on
+    hinge i, and a force and a torque sensor on each of the 2 feet (12 values)."""
+    model = load_model(path)
+    J, S = mujoco.mjtJoint, mujoco.mjtSensor
+    problems = []
+    names = [model.joint(i).name for i in range(1, model.njnt)]
+    if model.njnt == 0 or model.jnt_type[0] != J.mjJNT_FREE or tuple(names) != HINGES or any(
+            t != J.mjJNT_HINGE for t in model.jnt_type[1:]):
+        problems.append(f"a free joint then the hinges {', '.join(HINGES)}, in that order (it has {model.njnt} joint(s))")
+    elif mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso") != model.jnt_bodyid[0]:
+        problems.append("the free joint on a body named 'torso'")
+    if model.nu != len(HINGES) or not np.array_equal(model.actuator_trnid[:, 0], np.arange(1, len(HINGES) + 1)):
+        problems.append(f"{len(HINGES)} actuators, actuator i on hinge i in joint order (it has {model.nu} actuator(s))")
+    if list(model.sensor_type) != [S.mjSENS_FORCE, S.mjSENS_TORQUE] * 2:
+        problems.append(f"a force then a torque sensor for each of the 2 feet (it has {model.nsensor} sensor(s))")
+    if problems:
+        raise AssetError(f"{path} is not a humanoid model: it needs " + "; ".join(problems))
+    return model
+
+
+class HumanoidState(NamedTuple):
+    """One env's task state."""
+
+    physics: PhysicsState
+    potential: jax.Array  # () -distance to the target / dt, for the progress reward
+    action: jax.Array  # (21,) this step's action
+    dof_forces: jax.Array  # (21,) the joints' motor + constraint forces of the step's last physics substep [N m]
+    foot_forces: jax.Array  # (12,) the foot force/torque sensors of the step's last physics substep
+
+
+@register_task("GpuHumanoid-v0", backend="auto", docs="docs/envs/humanoid.md")
+class HumanoidTask(Task):
+    """IsaacGymEnvs Humanoid: a humanoid runs toward a target along +x."""
+
+    Config = HumanoidConfig
+    metric_units = locomotion.METRIC_UNITS
+    # seen from the side (-y) and a little above, following each humanoid's torso over the ground
+    camera = CameraDefaults(spacing=(4.0, 4.0), lookat=(0.0, 0.0, 1.0), distance=4.0, azimuth=90.0, elevation=-15.0,
+                            track="torso")
+
+    def __init__(self, config: HumanoidConfig | None = None, *, backend: str = "jax", device=None):
+        super().__init__(config, backend=backend, device=device)
+        m = self.sim.mj_model
+        lower, upper = m.jnt_range[1:].T.astype(np.float32)  # the 21 hinges after the free joint
+        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
+        self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))
+        gear = m.actuator_gear[:, 0].astype(np.float32)
+        self.effort_ratio = jnp.asarray(gear / gear.max())  # the reference's motor_efforts / max
+        self._initial = self.sim.initial_state()
+
+    def load_model(self) -> mujoco.MjModel:
+        return load_humanoid(resolve_asset(self.config.asset))
+
+    def reset(self, key: jax.Array) -> HumanoidState:
+        c = self.config
+        k_pos, k_vel = jax.random.split(key)
+        n = len(HINGES)
+        dof = self.start_dof + jax.random.uniform(k_pos, (n,), minval=-c.reset_dof_pos_noise,
+                                                  maxval=c.reset_dof_pos_noise)
+        dof = jnp.clip(dof, self.lower, self.upper)
+        root = jnp.array([0.0, 0.0, c.start_height, 1.0, 0.0, 0.0, 0.0])
+        qpos = jnp.concatenate([root, dof]).astype(self._initial.qpos.dtype)
+        dof_vel = jax.random.uniform(k_vel, (n,), minval=-c.reset_dof_vel_noise, maxval=c.reset_dof_vel_noise)
+        qvel = jnp.concatenate([jnp.zeros(6), dof_vel]).astype(self._initial.qvel.dtype)
+        physics = self._initial._replace(qpos=qpos, qvel=qvel)
+        return HumanoidState(physics, locomotion.potential(qpos, self.dt), jnp.zeros(n, jnp.float32),
+                             jnp.zeros(n, jnp.float32), jnp.zeros(12, jnp.float32))
+
+    def _parts(self, state: HumanoidState) -> dict:
+        """The named quantities the observation and the reward share (`locomotion.torso_parts`,
+        with the angles wrapped to [-pi, pi) as the reference's Humanoid observes them)."""
+        qpos, qvel = state.physics.qpos, state.physics.qvel
+        p = locomotion.torso_parts(qpos, qvel, self.lower, self.upper)
+        return {**p, "roll": locomotion.wrap(p["roll"]), "yaw": locomotion.wrap(p["yaw"]),
+                "angle_to_target": locomotion.wrap(p["target_angle"] - p["yaw"]),
+                "dof_vel": self.config.dof_vel_scale * qvel[6:]}
+
+    def observe(self, state: HumanoidState) -> jax.Array:
+        return self._observation(state, self._parts(state))
+
+    def _observation(self, state: HumanoidState, p: dict) -> jax.Array:
+        """The observation of `state` from its `_parts` `p`."""
+        c = self.config
+        scalars = jnp.stack([p["yaw"], p["roll"], p["angle_to_target"], p["up_proj"], p["heading_proj"]])
+        parts = [p["height"][None], p["vel_loc"], c.angular_velocity_scale * p["angvel_loc"], scalars, p["dof_pos"],
+                 p["dof_vel"], c.contact_force_scale * state.dof_forces, c.contact_force_scale * state.foot_forces,
+                 state.action]
+        return jnp.concatenate([x.astype(jnp.float32) for x in parts])
+
+    def step(self, state: HumanoidState, action: jax.Array) -> TaskStep:
+        c = self.config
+        physics, data = self.sim.step(state.physics, action * c.power_scale)
+        potential = locomotion.potential(physics.qpos, self.dt)
+        dof_forces = (data.qfrc_actuator[6:] + data.qfrc_constraint[6:]).astype(jnp.float32)
+        new = HumanoidState(physics, potential, action, dof_forces, data.sensordata.astype(jnp.float32))
+        p = self._parts(new)
+        heading = c.heading_weight * jnp.minimum(p["heading_proj"] / 0.8, 1.0)
+        upright = jnp.where(p["up_proj"] > 0.93, c.up_weight, 0.0)
+        energy = jnp.sum(jnp.abs(action * p["dof_vel"]) * self.effort_ratio)
+        beyond = jnp.abs(p["dof_pos"]) - 0.98
+        at_limit = jnp.sum(jnp.where(beyond > 0, beyond / 0.02 * self.effort_ratio, 0.0))
+        reward = (potential - state.potential + c.alive_reward + upright + heading
+                  - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
+        fell = p["height"] < c.termination_height
+        reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)
+        extras = locomotion.forward_speed_extras(physics.qpos, physics.qvel, physics.time)
+        return TaskStep(new, self._observation(new, p), reward, fell, extras)
+
+    def init_metrics(self) -> dict:
+        return locomotion.init_forward_speed_metric()
+
+    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
+        """A running average over finished episodes of each one's mean forward speed [m/s]."""
+        return locomotion.update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)
