@@ -168,10 +168,10 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         mask = options.pop("reset_mask", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; supported: ['reset_mask']")
-        if has_mask:
+        if has_mask:  # a bad mask is named first, whether or not the env was reset before
+            mask = mask_to_jax(mask, self.num_envs, self.jax_device)
             if self._state is None:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
-            mask = mask_to_jax(mask, self.num_envs, self.jax_device)
         keys = self._reset_keys(seed)
         if mask is None:
             self._require_fits(self._reset_fn, (keys,), "reset")
