@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from typing import Iterator
 
 import skrl
-import torch
 from omegaconf import OmegaConf
 from skrl.agents.torch.ppo import PPO, PPO_CFG
 from skrl.memories.torch import RandomMemory
@@ -21,8 +19,9 @@ from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_m
 from gpu_envs.wrappers.skrl import SkrlVecEnv
 
 from .distributed import MetricReducer, Ranks, init_process_group, report_sync
-from .progress import Progress, progress_for, task_metric_names, task_metric_units
+from .progress import Progress, progress_for, task_metric_units
 from .run import Run
+from .tracking import IterationTracker
 
 _DISTRIBUTED_FIELDS = ("_rank", "_local_rank", "_world_size", "_is_distributed")
 
@@ -51,44 +50,24 @@ def skrl_distributed(ranks: Ranks, device) -> Iterator[None]:
 
 
 class TrackedEnv(SkrlVecEnv):
-    """SkrlVecEnv that sums finished episodes on the device and prints a progress line every
-    `rollouts` steps (one host sync per iteration; in a multi-GPU run, one all_reduce), with
-    the task's metrics (the keys of `task.init_metrics()`) as the iteration's last step reports
-    them. With `agent` set (an skrl agent that writes TensorBoard logs), each metric is also
-    logged there as `Task / <name>`."""
+    """SkrlVecEnv that prints a progress line every `rollouts` steps (`IterationTracker`). With
+    `agent` set (an skrl agent that writes TensorBoard logs), each task metric is also logged
+    there as `Task / <name>`."""
 
     def __init__(self, env, seed, progress: Progress, rollouts: int, reducer: MetricReducer | None = None):
         super().__init__(env, seed=seed)
-        self.progress, self.rollouts = progress, rollouts
-        self.reducer = reducer or MetricReducer(Ranks(), self.device)
-        self.metric_names = task_metric_names(env)
+        self.tracker = IterationTracker(env, progress, rollouts, reducer)
         self.agent = None
-        self.steps = 0
-        self._sums = torch.zeros(3, device=self.device)  # returns, lengths, episodes
-        self._recent = (math.nan, math.nan)
 
     def step(self, actions):
         out = super().step(actions)
-        infos = out[4]
-        done = infos["_episode"]
-        self._sums += torch.stack([infos["episode"]["r"][done].sum(), infos["episode"]["l"][done].sum().float(),
-                                   done.sum().float()])
-        self.steps += 1
-        if self.steps % self.rollouts == 0:
-            # the sums and this step's metrics reach the host in one copy
-            values = torch.cat([self._sums, *(infos[k].float().reshape(1) for k in self.metric_names)]).tolist()
-            r, length, n = values[:3]
-            n, r, length, metrics, stop = self.reducer.reduce(r, length, n, dict(zip(self.metric_names, values[3:])),
-                                                              self.progress.time_up())
-            if n > 0:
-                self._recent = (r / n, length / n)
-            self._sums.zero_()
-            if self.agent is not None and self.agent.write_interval > 0:  # skrl writes them after this step
-                for name, value in metrics.items():
-                    self.agent.track_data(f"Task / {name}", value)
-            env_steps = self.steps * self.num_envs * self.reducer.ranks.world_size
-            self.progress.update(self.steps // self.rollouts, env_steps, *self._recent, metrics, stop=stop)
+        self.tracker.record(out[4], self._log_metrics)
         return out
+
+    def _log_metrics(self, metrics: dict) -> None:
+        if self.agent is not None and self.agent.write_interval > 0:  # skrl writes them after this step
+            for name, value in metrics.items():
+                self.agent.track_data(f"Task / {name}", value)
 
 
 def _network(network) -> list[dict]:
