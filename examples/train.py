@@ -1,18 +1,20 @@
-"""Train a PPO policy on a gpu_envs task with rl_games (default), skrl or Stable-Baselines3.
+"""Train a PPO policy on a gpu_envs task with rl_games (default), skrl, Stable-Baselines3 or rsl_rl.
 
     python examples/train.py task=Cartpole
     python examples/train.py task=Ant                     # rl_games, 4096 envs; train.library=skrl|sb3 too
     python examples/train.py task=AllegroHand num_envs=16 train.params.config.minibatch_size=16
     python examples/train.py task=Cartpole train.library=sb3 max_iterations=50
+    python examples/train.py task=Ant train.library=rsl_rl
     python examples/train.py task=Cartpole test=True checkpoint=runs/Cartpole_<date>_<time>/nn/Cartpole.pth
     python examples/train.py task=Cartpole video=True      # MP4 clips under runs/Cartpole_<date>_<time>/videos
+    python examples/train.py task=Ant wandb=True wandb_project=my-project   # also log to Weights & Biases
     python examples/train.py task=Cartpole headless=False  # MuJoCo's viewer (needs a display)
     torchrun --nproc_per_node=2 examples/train.py task=AllegroHand multi_gpu=True   # one run, 2 GPUs
 
 Each run writes to its own folder, train_dir/<task>_<date and time>, or train_dir/<experiment>
 with experiment=NAME. Configs live in examples/cfg (task/*.yaml: the env and its parameters;
-train/*PPO.yaml: the reference PPO hyperparameters, in rl_games' format, which the skrl and SB3
-paths map). The training code is gpu_envs.train; this script is its command line.
+train/*PPO.yaml: the reference PPO hyperparameters, in rl_games' format, which the skrl, SB3 and
+rsl_rl paths map). The training code is gpu_envs.train; this script is its command line.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from gpu_envs.train.distributed import device_for, ranks_for  # noqa: E402
 from gpu_envs.train.progress import say  # noqa: E402
 from gpu_envs.train.resume import check_resume  # noqa: E402
 from gpu_envs.train.run import open_run  # noqa: E402
+from gpu_envs.train.wandb_log import wandb_run  # noqa: E402
 
 register_resolvers()
 
@@ -44,8 +47,8 @@ def main(cfg: DictConfig) -> None:
         raise SystemExit(f"train.library must be one of {LIBRARIES} (got {library!r})")
     ranks = ranks_for(cfg.multi_gpu)
     if ranks.distributed:
-        if library == "sb3":
-            raise SystemExit("multi_gpu=True: Stable-Baselines3 has no multi-process training; "
+        if library in ("sb3", "rsl_rl"):
+            raise SystemExit(f"multi_gpu=True: the {library} path trains in one process here; "
                              "use train.library=rl_games or skrl")
         if library == "rl_games" and not (torch.cuda.is_available() and cfg.sim_device != "cpu"):
             raise SystemExit("multi_gpu=True with rl_games needs CUDA GPUs (rl_games uses NCCL); "
@@ -78,7 +81,8 @@ def main(cfg: DictConfig) -> None:
             if cfg.test:
                 trainer.play(env, cfg, run)
             else:
-                trainer.train(env, cfg, run)
+                with wandb_run(cfg, run):  # before the trainer creates its TensorBoard writers
+                    trainer.train(env, cfg, run)
         finally:
             env.close()
 

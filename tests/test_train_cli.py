@@ -35,19 +35,21 @@ def run_folders(train_dir):
     return sorted(p for p in pathlib.Path(train_dir).glob("Cartpole_*") if p.is_dir())
 
 
-CHECKPOINTS = {"rl_games": "nn/Cartpole.pth", "skrl": "checkpoints/Cartpole.pt", "sb3": "nn/Cartpole.zip"}
+CHECKPOINTS = {"rl_games": "nn/Cartpole.pth", "skrl": "checkpoints/Cartpole.pt", "sb3": "nn/Cartpole.zip",
+               "rsl_rl": "nn/Cartpole.pt"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("library", ["rl_games", "skrl", "sb3"])
+@pytest.mark.parametrize("library", ["rl_games", "skrl", "sb3", "rsl_rl"])
 def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     out = run_cli(f"train.library={library}", "max_iterations=2", tmp_path=tmp_path)
     assert "it     2/2" in out and "done: 2 iterations" in out
     first, = run_folders(tmp_path)
     checkpoint = first / CHECKPOINTS[library]
     assert checkpoint.is_file()
-    if library == "rl_games":  # the TorchScript policy that `python -m gpu_envs.play` replays
+    if library in ("rl_games", "rsl_rl"):  # the TorchScript policy that `python -m gpu_envs.play` replays
         assert (first / "nn/Cartpole_policy.pt").is_file()
+    if library == "rl_games":
         assert "cuda_graph: off (the learner runs on cpu, not a CUDA GPU)" in out  # the config asks; CPU says why
         assert "done: 2 iterations, 512 env steps in" in out  # 2 x 16 envs x 16 steps, both iterations counted
     before = checkpoint.stat().st_mtime_ns

@@ -1,7 +1,7 @@
-"""Reference PPO training of gpu_envs tasks with rl_games, skrl or Stable-Baselines3 (optional part).
+"""Reference PPO training of gpu_envs tasks with rl_games, skrl, Stable-Baselines3 or rsl_rl (optional part).
 
 Needs `pip install "gpu-envs[examples]"` (Hydra's OmegaConf configs) plus the library's extra
-(`rl-games`, `skrl` or `sb3`); `import gpu_envs` never imports this package. examples/train.py
+(`rl-games`, `skrl`, `sb3` or `rsl-rl`); `import gpu_envs` never imports this package. examples/train.py
 is its command line:
 
     from gpu_envs.train import load_trainer
@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-LIBRARIES = ("rl_games", "skrl", "sb3")
+LIBRARIES = ("rl_games", "skrl", "sb3", "rsl_rl")
 
 
 def load_trainer(library: str) -> ModuleType:

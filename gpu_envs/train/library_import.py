@@ -27,11 +27,12 @@ _MODULES = {
     "rl_games": ("rl_games.common.env_configurations", "rl_games.torch_runner"),
     "skrl": ("skrl",),
     "sb3": ("stable_baselines3",),
+    "rsl_rl": ("rsl_rl.runners",),
 }
 
 
 def import_library(library: str) -> None:
-    """Import the modules of `library` ("rl_games", "skrl" or "sb3") that its trainer needs first."""
+    """Import the modules of `library` ("rl_games", "skrl", "sb3" or "rsl_rl") that its trainer needs first."""
     modules = _MODULES[library]
     if all(name in sys.modules for name in modules):
         return
