@@ -1,0 +1,207 @@
+"""PPO in one file, for readers who want no RL library: gpu_envs' public API and torch, top to bottom.
+
+    python examples/ppo.py                                   # GpuCartpole-v0, 4096 envs, stops at a mean return of 475
+    python examples/ppo.py --env GpuAnt-v0 --max-time 300
+    python examples/ppo.py --env GpuAllegroHand-v0 --num-envs 16384 --max-time 600 --hidden 1024,512,256,128
+
+Each iteration collects `--steps` env steps from every env with the current policy (the env's
+torch tensors go straight into the network: no copies, no host round-trip), then takes
+`--epochs` passes of clipped-PPO minibatch updates over them. Episodes that hit their time limit
+are bootstrapped from the value of their last observation, which the env hands over in
+`infos["final_obs"]` (it has already reset those envs inside the step: gymnasium's SAME_STEP
+autoreset); episodes that ended by failure are not. Observations are normalised by running
+statistics and rewards scaled by `--reward-scale`. One progress line per iteration; the run
+stops at `--target-return`, `--max-time` seconds or `--iterations`, and saves the policy as
+TorchScript (observations in, mean actions out, normalisation included).
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()  # times count from the command's start
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import gpu_envs  # noqa: E402, F401  (registers the envs)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--env", default="GpuCartpole-v0")
+    p.add_argument("--num-envs", type=int, default=4096)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: the GPU if there is one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=16, help="env steps per env per iteration")
+    p.add_argument("--epochs", type=int, default=4, help="passes over each iteration's samples")
+    p.add_argument("--minibatches", type=int, default=2, help="minibatches per pass")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--gamma", type=float, default=0.99)
+    p.add_argument("--lam", type=float, default=0.95, help="GAE lambda")
+    p.add_argument("--clip", type=float, default=0.2)
+    p.add_argument("--value-coef", type=float, default=2.0)
+    p.add_argument("--entropy-coef", type=float, default=0.0)
+    p.add_argument("--max-grad-norm", type=float, default=1.0)
+    p.add_argument("--reward-scale", type=float, default=0.1)
+    p.add_argument("--hidden", default="256,256", help="hidden layer sizes, comma-separated")
+    p.add_argument("--iterations", type=int, default=1000)
+    p.add_argument("--max-time", type=float, default=None, help="stop after this many seconds from the start")
+    p.add_argument("--target-return", type=float, default=None,
+                   help="stop once the mean return of the last finished episodes reaches it (default: 475 for Cartpole)")
+    p.add_argument("--out", default="ppo_policy.pt", help="TorchScript policy written at the end")
+    args = p.parse_args(argv)
+    for name in ("num_envs", "steps", "epochs", "minibatches", "iterations"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})")
+    if (args.num_envs * args.steps) % args.minibatches:
+        p.error(f"--minibatches ({args.minibatches}) must divide num_envs x steps ({args.num_envs * args.steps})")
+    try:
+        args.hidden = [int(size) for size in args.hidden.split(",")]
+    except ValueError:
+        p.error(f"--hidden takes comma-separated layer sizes, e.g. 256,256 (got {args.hidden!r})")
+    if args.target_return is None and args.env == "GpuCartpole-v0":
+        args.target_return = 475.0
+    return args
+
+
+class RunningNorm(nn.Module):
+    """Running mean and variance of the observations (Chan's parallel update); `forward` normalises."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(size))
+        self.register_buffer("var", torch.ones(size))
+        self.register_buffer("count", torch.tensor(1e-4))
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        mean, var, n = x.mean(0), x.var(0, unbiased=False), x.shape[0]
+        delta, total = mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((x - self.mean) / torch.sqrt(self.var + 1e-8), -5.0, 5.0)
+
+
+class Agent(nn.Module):
+    """A Gaussian policy (state-independent log-std) and a value function, separate MLPs, ELU."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int]):
+        super().__init__()
+        self.norm = RunningNorm(obs_dim)
+
+        def mlp(out: int, gain: float) -> nn.Sequential:
+            layers, size = [], obs_dim
+            for h in hidden:
+                layers += [nn.Linear(size, h), nn.ELU()]
+                size = h
+            last = nn.Linear(size, out)
+            nn.init.orthogonal_(last.weight, gain)
+            nn.init.zeros_(last.bias)
+            return nn.Sequential(*layers, last)
+
+        self.actor, self.critic = mlp(act_dim, 0.01), mlp(1, 1.0)
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(self.norm(obs)).squeeze(-1)
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        return torch.distributions.Normal(self.actor(self.norm(obs)), self.log_std.exp())
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """The mean action, clipped to the action space [-1, 1] (what the exported policy gives)."""
+        return torch.clamp(self.actor(self.norm(obs)), -1.0, 1.0)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    env = gym.make_vec(args.env, num_envs=args.num_envs, **({"device": args.device} if args.device else {}))
+    device, n, t = env.unwrapped.device, args.num_envs, args.steps
+    obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]
+    agent = Agent(obs_dim, act_dim, args.hidden).to(device)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.lr, eps=1e-5)
+
+    obs_buf = torch.zeros(t, n, obs_dim, device=device)
+    act_buf = torch.zeros(t, n, act_dim, device=device)
+    logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(t, n, device=device) for _ in range(4))
+    recent_returns, recent_lengths = torch.zeros(0, device=device), torch.zeros(0, device=device)
+
+    obs, _ = env.reset(seed=args.seed)
+    print(f"[{time.perf_counter() - START:6.1f} s] {args.env}: {n} envs on {device}, obs {obs_dim}, actions {act_dim}",
+          flush=True)
+    for iteration in range(1, args.iterations + 1):
+        # -- collect: the env's tensors feed the network directly ---------------------------
+        with torch.no_grad():
+            for step in range(t):
+                agent.norm.update(obs)
+                dist = agent.dist(obs)
+                action = dist.sample()
+                obs_buf[step], act_buf[step] = obs, action
+                logp_buf[step], val_buf[step] = dist.log_prob(action).sum(-1), agent.value(obs)
+                obs, reward, terminated, truncated, infos = env.step(action.clamp(-1.0, 1.0))
+                # a time limit is not a failure: bootstrap from the finished episode's last obs
+                cut = truncated & ~terminated
+                rew_buf[step] = reward * args.reward_scale + args.gamma * cut * agent.value(infos["final_obs"])
+                done_buf[step] = (terminated | truncated).float()
+                finished = infos["_episode"]
+                if finished.any():
+                    recent_returns = torch.cat([recent_returns, infos["episode"]["r"][finished]])[-1000:]
+                    recent_lengths = torch.cat([recent_lengths, infos["episode"]["l"][finished].float()])[-1000:]
+            # -- advantages (GAE) ----------------------------------------------------------------
+            advantages = torch.zeros_like(rew_buf)
+            next_value, last = agent.value(obs), torch.zeros(n, device=device)
+            for step in reversed(range(t)):
+                not_done = 1.0 - done_buf[step]
+                delta = rew_buf[step] + args.gamma * next_value * not_done - val_buf[step]
+                last = delta + args.gamma * args.lam * not_done * last
+                advantages[step], next_value = last, val_buf[step]
+            returns = advantages + val_buf
+
+        # -- update: clipped PPO over shuffled minibatches -------------------------------------
+        b_obs, b_act = obs_buf.reshape(t * n, obs_dim), act_buf.reshape(t * n, act_dim)
+        b_logp, b_adv, b_ret = logp_buf.reshape(-1), advantages.reshape(-1), returns.reshape(-1)
+        size = t * n // args.minibatches
+        for _ in range(args.epochs):
+            order = torch.randperm(t * n, device=device)
+            for start in range(0, t * n, size):
+                idx = order[start:start + size]
+                dist = agent.dist(b_obs[idx])
+                ratio = torch.exp(dist.log_prob(b_act[idx]).sum(-1) - b_logp[idx])
+                adv = (b_adv[idx] - b_adv[idx].mean()) / (b_adv[idx].std() + 1e-8)
+                policy_loss = -torch.min(ratio * adv, ratio.clamp(1 - args.clip, 1 + args.clip) * adv).mean()
+                value_loss = 0.5 * ((agent.value(b_obs[idx]) - b_ret[idx]) ** 2).mean()
+                loss = policy_loss + args.value_coef * value_loss - args.entropy_coef * dist.entropy().sum(-1).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+
+        # -- progress ----------------------------------------------------------------------------
+        elapsed = time.perf_counter() - START
+        mean_return = recent_returns[-256:].mean().item() if recent_returns.numel() else math.nan
+        mean_length = recent_lengths[-256:].mean().item() if recent_lengths.numel() else math.nan
+        print(f"it {iteration:>5} | {iteration * t * n:>12,} env steps | return {mean_return:9.2f} | "
+              f"length {mean_length:6.1f} | {elapsed:7.1f} s", flush=True)
+        if args.target_return is not None and mean_return >= args.target_return:
+            print(f"mean return {mean_return:.2f} >= {args.target_return:g} at {elapsed:.1f} s", flush=True)
+            break
+        if args.max_time is not None and elapsed >= args.max_time:
+            break
+
+    policy = torch.jit.script(agent.cpu().eval())
+    policy.save(args.out)
+    print(f"policy (TorchScript, observations -> mean actions): {args.out}", flush=True)
+    env.close()
+
+
+if __name__ == "__main__":
+    main()
