@@ -32,38 +32,22 @@ from ..camera import CameraDefaults
 from ..sim import AssetError, PhysicsState, load_model, resolve_asset
 from . import locomotion
 from .base import Task, TaskStep
-from .config import TaskConfig, param
+from .config import param
 from .registry import register_task
 
 
 @dataclasses.dataclass(frozen=True)
-class AntConfig(TaskConfig):
-    """GpuAnt-v0's parameters (defaults reproduce IsaacGymEnvs' Ant)."""
+class AntConfig(locomotion.LocomotionConfig):
+    """GpuAnt-v0's parameters (defaults reproduce IsaacGymEnvs' Ant): the shared locomotion ones
+    (`locomotion.LocomotionConfig`, whose defaults are the Ant's) and these."""
 
-    max_episode_steps: int = param(1000, "[1, inf)")
-    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (0.0083 s) per env step
     asset: str = param("ant.xml")  # a path to an MJCF file, or the name of a shipped one
-    power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' 15 N m per unit action
     dof_vel_scale: float = param(0.2, "[0, inf)")  # joint velocities' factor in the observation
     contact_force_scale: float = param(0.1, "[0, inf)")  # foot forces' factor in the observation
-    heading_weight: float = param(0.5)
-    up_weight: float = param(0.1)
     alive_reward: float = param(0.5)
     actions_cost: float = param(0.005)  # per unit of squared action
-    energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity|
     joints_at_limit_cost: float = param(0.1)  # per joint beyond 99% of its upper limit
     death_cost: float = param(-2.0)  # the reward of the step the torso falls
-    termination_height: float = param(0.31, "[0, inf)")  # m
-    start_height: float = param(0.44, "(0, inf)")  # m, the torso at reset
-    reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
-    reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
-    forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.termination_height >= self.start_height:
-            raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
-                             f"{self.termination_height}: every episode would end at its first step")
 
 
 def load_ant(path) -> mujoco.MjModel:
@@ -121,15 +105,8 @@ class AntTask(Task):
         return locomotion.potential(qpos, self.dt)
 
     def reset(self, key: jax.Array) -> AntState:
-        c = self.config
-        k_pos, k_vel = jax.random.split(key)
-        dof = self.start_dof + jax.random.uniform(k_pos, (8,), minval=-c.reset_dof_pos_noise,
-                                                  maxval=c.reset_dof_pos_noise)
-        dof = jnp.clip(dof, self.lower, self.upper)
-        root = jnp.array([0.0, 0.0, c.start_height, 1.0, 0.0, 0.0, 0.0])
-        qpos = jnp.concatenate([root, dof]).astype(self._initial.qpos.dtype)
-        dof_vel = jax.random.uniform(k_vel, (8,), minval=-c.reset_dof_vel_noise, maxval=c.reset_dof_vel_noise)
-        qvel = jnp.concatenate([jnp.zeros(6), dof_vel]).astype(self._initial.qvel.dtype)
+        qpos, qvel = locomotion.reset_pose(key, self.config, self.start_dof, self.lower, self.upper,
+                                           self._initial.qpos.dtype)
         physics = self._initial._replace(qpos=qpos, qvel=qvel)
         return AntState(physics, self.potential(qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))
 
@@ -158,11 +135,9 @@ class AntTask(Task):
         potential = self.potential(physics.qpos)
         new = AntState(physics, potential, action, data.sensordata.astype(jnp.float32))
         p = self._parts(new)
-        heading = c.heading_weight * jnp.minimum(p["heading_proj"] / 0.8, 1.0)
-        upright = jnp.where(p["up_proj"] > 0.93, c.up_weight, 0.0)
         energy = jnp.sum(jnp.abs(action * p["dof_vel"]))
         at_limit = jnp.sum(p["dof_pos"] > 0.99)
-        reward = (potential - state.potential + c.alive_reward + upright + heading
+        reward = (potential - state.potential + c.alive_reward + locomotion.heading_and_up_reward(p, c)
                   - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
         fell = p["height"] < c.termination_height
         reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)

@@ -34,8 +34,8 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from gpu_envs.tasks import (AssetError, CameraDefaults, PhysicsState, Task, TaskConfig, TaskStep, load_model,
-                            locomotion, param, register_task, resolve_asset)
+from gpu_envs.tasks import (AssetError, CameraDefaults, PhysicsState, Task, TaskStep, load_model, locomotion, param,
+                            register_task, resolve_asset)
 
 HINGES = ("abdomen_z", "abdomen_y", "abdomen_x", "right_hip_x", "right_hip_z", "right_hip_y", "right_knee",
           "right_ankle_y", "right_ankle_x", "left_hip_x", "left_hip_z", "left_hip_y", "left_knee", "left_ankle_y",
@@ -44,34 +44,20 @@ HINGES = ("abdomen_z", "abdomen_y", "abdomen_x", "right_hip_x", "right_hip_z", "
 
 
 @dataclasses.dataclass(frozen=True)
-class HumanoidConfig(TaskConfig):
-    """GpuHumanoid-v0's parameters (defaults reproduce IsaacGymEnvs' Humanoid)."""
+class HumanoidConfig(locomotion.LocomotionConfig):
+    """GpuHumanoid-v0's parameters (defaults reproduce IsaacGymEnvs' Humanoid): the shared
+    locomotion ones (`locomotion.LocomotionConfig`) and these."""
 
-    max_episode_steps: int = param(1000, "[1, inf)")
-    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (0.0083 s) per env step
     asset: str = param("humanoid.xml")  # a path to an MJCF file, or the name of a shipped one
-    power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' gears per unit action
     angular_velocity_scale: float = param(0.25, "[0, inf)")  # torso angular velocity's factor in the observation
     dof_vel_scale: float = param(0.1, "[0, inf)")  # joint velocities' factor in the observation
     contact_force_scale: float = param(0.01, "[0, inf)")  # joint and foot forces' factor in the observation
-    heading_weight: float = param(0.5)
-    up_weight: float = param(0.1)
     alive_reward: float = param(2.0)
     actions_cost: float = param(0.01)  # per unit of squared action
-    energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity| * gear / max gear
     joints_at_limit_cost: float = param(0.25)  # per joint and unit of (|scaled position| - 0.98) / 0.02, * gear / max gear
     death_cost: float = param(-1.0)  # the reward of the step the torso falls
     termination_height: float = param(0.8, "[0, inf)")  # m
     start_height: float = param(1.34, "(0, inf)")  # m, the torso at reset
-    reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
-    reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
-    forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.termination_height >= self.start_height:
-            raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
-                             f"{self.termination_height}: every episode would end at its first step")
 
 
 def load_humanoid(path) -> mujoco.MjModel:
@@ -130,19 +116,11 @@ class HumanoidTask(Task):
         return load_humanoid(resolve_asset(self.config.asset))
 
     def reset(self, key: jax.Array) -> HumanoidState:
-        c = self.config
-        k_pos, k_vel = jax.random.split(key)
-        n = len(HINGES)
-        dof = self.start_dof + jax.random.uniform(k_pos, (n,), minval=-c.reset_dof_pos_noise,
-                                                  maxval=c.reset_dof_pos_noise)
-        dof = jnp.clip(dof, self.lower, self.upper)
-        root = jnp.array([0.0, 0.0, c.start_height, 1.0, 0.0, 0.0, 0.0])
-        qpos = jnp.concatenate([root, dof]).astype(self._initial.qpos.dtype)
-        dof_vel = jax.random.uniform(k_vel, (n,), minval=-c.reset_dof_vel_noise, maxval=c.reset_dof_vel_noise)
-        qvel = jnp.concatenate([jnp.zeros(6), dof_vel]).astype(self._initial.qvel.dtype)
+        qpos, qvel = locomotion.reset_pose(key, self.config, self.start_dof, self.lower, self.upper,
+                                           self._initial.qpos.dtype)
         physics = self._initial._replace(qpos=qpos, qvel=qvel)
-        return HumanoidState(physics, locomotion.potential(qpos, self.dt), jnp.zeros(n, jnp.float32),
-                             jnp.zeros(n, jnp.float32), jnp.zeros(12, jnp.float32))
+        zeros = jnp.zeros(len(HINGES), jnp.float32)
+        return HumanoidState(physics, locomotion.potential(qpos, self.dt), zeros, zeros, jnp.zeros(12, jnp.float32))
 
     def _parts(self, state: HumanoidState) -> dict:
         """The named quantities the observation and the reward share (`locomotion.torso_parts`,
@@ -172,12 +150,10 @@ class HumanoidTask(Task):
         dof_forces = (data.qfrc_actuator[6:] + data.qfrc_constraint[6:]).astype(jnp.float32)
         new = HumanoidState(physics, potential, action, dof_forces, data.sensordata.astype(jnp.float32))
         p = self._parts(new)
-        heading = c.heading_weight * jnp.minimum(p["heading_proj"] / 0.8, 1.0)
-        upright = jnp.where(p["up_proj"] > 0.93, c.up_weight, 0.0)
         energy = jnp.sum(jnp.abs(action * p["dof_vel"]) * self.effort_ratio)
         beyond = jnp.abs(p["dof_pos"]) - 0.98
         at_limit = jnp.sum(jnp.where(beyond > 0, beyond / 0.02 * self.effort_ratio, 0.0))
-        reward = (potential - state.potential + c.alive_reward + upright + heading
+        reward = (potential - state.potential + c.alive_reward + locomotion.heading_and_up_reward(p, c)
                   - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
         fell = p["height"] < c.termination_height
         reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)

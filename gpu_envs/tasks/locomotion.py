@@ -9,14 +9,63 @@ frame, +x far ahead.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from . import quat
 from .base import average_over_finished
+from .config import TaskConfig, param
 
 TARGET = (1000.0, 0.0, 0.0)  # m, in each env's own frame: the reference's target, 1 km along +x
 METRIC_UNITS = {"mean_forward_speed": "m/s"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LocomotionConfig(TaskConfig):
+    """The parameters IsaacGymEnvs' locomotion tasks share, with their common defaults; a task's
+    config derives from it and redeclares the fields whose defaults differ (`param`)."""
+
+    max_episode_steps: int = param(1000, "[1, inf)")
+    substeps: int = param(2, "[1, inf)")  # physics steps of the asset's timestep (0.0083 s) per env step
+    power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' torque per unit action
+    heading_weight: float = param(0.5)
+    up_weight: float = param(0.1)
+    energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity| (times a task's weights)
+    termination_height: float = param(0.31, "[0, inf)")  # m
+    start_height: float = param(0.44, "(0, inf)")  # m, the torso at reset
+    reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
+    reset_dof_vel_noise: float = param(0.1, "[0, inf)")  # rad/s, uniform
+    forward_speed_average: float = param(0.1, "(0, 1]")  # weight of the newest finished episodes in mean_forward_speed
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.termination_height >= self.start_height:
+            raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
+                             f"{self.termination_height}: every episode would end at its first step")
+
+
+def reset_pose(key: jax.Array, config: LocomotionConfig, start_dof: jax.Array, lower: jax.Array, upper: jax.Array,
+               dtype) -> tuple[jax.Array, jax.Array]:
+    """(qpos, qvel) of a reset: the torso at (0, 0, `start_height`), upright and at rest; the hinges
+    at `start_dof` plus uniform +-`reset_dof_pos_noise` clamped to [`lower`, `upper`], their
+    velocities uniform +-`reset_dof_vel_noise`; in `dtype`."""
+    k_pos, k_vel = jax.random.split(key)
+    n = start_dof.shape[0]
+    dof = start_dof + jax.random.uniform(k_pos, (n,), minval=-config.reset_dof_pos_noise,
+                                         maxval=config.reset_dof_pos_noise)
+    dof = jnp.clip(dof, lower, upper)
+    root = jnp.array([0.0, 0.0, config.start_height, 1.0, 0.0, 0.0, 0.0])
+    dof_vel = jax.random.uniform(k_vel, (n,), minval=-config.reset_dof_vel_noise, maxval=config.reset_dof_vel_noise)
+    return jnp.concatenate([root, dof]).astype(dtype), jnp.concatenate([jnp.zeros(6), dof_vel]).astype(dtype)
+
+
+def heading_and_up_reward(parts: dict, config: LocomotionConfig) -> jax.Array:
+    """The reference's heading reward (`heading_weight` * min(heading projection / 0.8, 1)) plus
+    its upright reward (`up_weight` while the up projection exceeds 0.93), from `torso_parts`."""
+    heading = config.heading_weight * jnp.minimum(parts["heading_proj"] / 0.8, 1.0)
+    return heading + jnp.where(parts["up_proj"] > 0.93, config.up_weight, 0.0)
 
 
 def roll_yaw(q: jax.Array) -> tuple[jax.Array, jax.Array]:
