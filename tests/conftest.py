@@ -53,6 +53,12 @@ def _has_gpu() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    # Under `pytest -n N --dist loadgroup` (CI), the tests of one env id run on one worker, so
+    # each env config compiles once in the session instead of once per worker.
+    for item in items:
+        env_id = getattr(item, "callspec", None) and item.callspec.params.get("env_id")
+        if isinstance(env_id, str):
+            item.add_marker(pytest.mark.xdist_group(env_id))
     if _has_gpu():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU visible to JAX")

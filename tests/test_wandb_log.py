@@ -1,6 +1,8 @@
 """wandb=True (gpu_envs.train.wandb_log): a W&B run in the run's folder with the run's config,
 receiving what the trainers write to TensorBoard; offline here (WANDB_MODE=offline)."""
 
+import time
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -26,7 +28,11 @@ def test_an_offline_run_in_the_run_folder_gets_the_config_and_the_tensorboard_sc
         writer.add_scalar("rewards/step", 1.5, 0)
         writer.close()
     records, = (tmp_path / "Cartpole_run" / "wandb").glob("offline-run-*/run-*.wandb")
-    data = records.read_bytes()  # protobuf records: their strings are stored as they are
+    for _ in range(100):  # W&B's service process may still be writing its records
+        data = records.read_bytes()  # protobuf records: their strings are stored as they are
+        if b"rewards/step" in data:
+            break
+        time.sleep(0.2)
     assert b"rewards/step" in data  # the TensorBoard scalar reached the W&B run
     assert b"wandb_group" in data and b"gpu-envs-test" in data  # the run's config
 

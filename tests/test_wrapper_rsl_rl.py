@@ -7,30 +7,31 @@ import torch
 
 pytest.importorskip("rsl_rl")
 
+from conftest import CONTRACT_EPISODE_STEPS, CONTRACT_NUM_ENVS  # noqa: E402
 from gpu_envs.wrappers.rsl_rl import RslRlVecEnv  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def ant():
-    env = RslRlVecEnv(gym.make_vec("GpuAnt-v0", num_envs=4, device="cpu", max_episode_steps=3), seed=0, reward_scale=0.5)
-    yield env
-    env.close()
+@pytest.fixture
+def ant(shared_env):
+    """The session's GpuAnt-v0 (CONTRACT_NUM_ENVS envs, CONTRACT_EPISODE_STEPS-step episodes), reset by the adapter."""
+    return RslRlVecEnv(shared_env("GpuAnt-v0", "same_step"), seed=0)
 
 
 def test_the_policy_group_is_the_env_s_observation_tensor(ant):
     obs = ant.get_observations()
-    assert list(obs.keys()) == ["policy"] and obs.batch_size == torch.Size([4])
-    assert obs["policy"].shape == (4, 60) and obs["policy"].dtype == torch.float32
-    assert (ant.num_envs, ant.num_actions, ant.max_episode_length) == (4, 8, 3)
+    assert list(obs.keys()) == ["policy"] and obs.batch_size == torch.Size([CONTRACT_NUM_ENVS])
+    assert obs["policy"].shape == (CONTRACT_NUM_ENVS, 60) and obs["policy"].dtype == torch.float32
+    assert (ant.num_envs, ant.num_actions, ant.max_episode_length) == (CONTRACT_NUM_ENVS, 8, CONTRACT_EPISODE_STEPS)
 
 
 def test_step_gives_dones_time_outs_and_the_task_metric(ant):
-    for _ in range(3):
-        obs, rewards, dones, extras = ant.step(torch.zeros(4, 8))
-    assert obs["policy"].shape == (4, 60) and rewards.shape == (4,) and dones.dtype == torch.bool
-    assert bool(dones.all()) and bool(extras["time_outs"].all())  # the 3-step limit: truncated, not failed
+    for _ in range(CONTRACT_EPISODE_STEPS):
+        obs, rewards, dones, extras = ant.step(torch.zeros(CONTRACT_NUM_ENVS, 8))
+    assert obs["policy"].shape == (CONTRACT_NUM_ENVS, 60) and rewards.shape == (CONTRACT_NUM_ENVS,)
+    assert dones.dtype == torch.bool and bool(dones.all())
+    assert bool(extras["time_outs"].all())  # the episode's step limit: truncated, not failed
     assert set(extras["log"]) == {"/mean_forward_speed"} and extras["log"]["/mean_forward_speed"].shape == ()
-    assert torch.equal(ant.episode_length_buf, torch.zeros(4, dtype=torch.long))  # every env started over
+    assert torch.equal(ant.episode_length_buf, torch.zeros(CONTRACT_NUM_ENVS, dtype=torch.long))  # all started over
 
 
 def test_rewards_are_scaled_by_reward_scale():
