@@ -22,9 +22,10 @@ import gpu_envs  # noqa: E402
 jax.config.update("jax_default_device", jax.devices("cpu")[0])
 
 # One persistent compilation cache for the session and the subprocesses it starts (train and
-# play CLIs): an identical program (same task, config and env count) compiles once.
+# play CLIs): an identical program (same task, config and env count) compiles once, however
+# quickly it compiles.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="gpu_envs_jax_cache_"))
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update("jax_persistent_cache_min_compile_time_secs",
                   float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))

@@ -222,35 +222,59 @@ def test_train_py_trains_the_pixel_cartpole_config_and_exports_an_image_policy(t
     assert actions.shape == (5, 1) and torch.all(actions.abs() <= 1)
 
 
-@pytest.mark.slow
-def test_skrl_trains_the_pixel_cartpole_config_with_its_cnn(tmp_path):
-    """The same config through skrl: its model instantiators build the CNN (conv layers of the
-    config) over the flattened images the adapter hands over, shaped back to (N, H, W, C)."""
-    from test_train_cli import run_cli
+def _pixel_train_cfg():
+    """examples/cfg's config for task=CartpolePixels, composed in this process."""
+    from hydra import compose, initialize_config_dir
 
-    out = run_cli("train.library=skrl", "max_iterations=2", "train.params.config.minibatch_size=64",
-                  "task.env.params.image_size=40", tmp_path=tmp_path, task="CartpolePixels", num_envs=8)
-    assert "it     2/2" in out
-    checkpoint, = tmp_path.glob("CartpolePixels_*/checkpoints/CartpolePixels.pt")
-    weights = torch.load(checkpoint, map_location="cpu", weights_only=False)["policy"]
-    assert any(value.ndim == 4 for value in weights.values())  # conv kernels: the CNN was built
+    from gpu_envs.train.config import register_resolvers
+    from test_train_cli import EXAMPLES
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(EXAMPLES / "cfg"), version_base=None):
+        return compose("config", overrides=["task=CartpolePixels"])
 
 
-@pytest.mark.slow
-def test_sb3_trains_the_pixel_cartpole_config_with_its_cnn(tmp_path):
+def _pixel_env():
+    """The CartpolePixels images (3 stacked RGB frames), at 2 envs and a small size."""
+    return gym.make_vec("GpuCartpole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=(W, H), frame_stack=3)
+
+
+def test_skrl_builds_the_pixel_config_s_cnn_over_the_adapter_s_flattened_images():
+    """skrl's model instantiators build the config's conv layers over the flattened images the
+    adapter hands over (shaped back to (N, H, W, C)), and the policy acts on them."""
+    from gpu_envs.train import load_trainer
+    from gpu_envs.wrappers.skrl import SkrlVecEnv
+
+    skrl_trainer = load_trainer("skrl")
+    env = SkrlVecEnv(_pixel_env(), seed=0)
+    try:
+        agent, _ = skrl_trainer._agent(env, _pixel_train_cfg(), None)
+        obs, _ = env.reset()
+        actions = agent.act(obs, None, timestep=0, timesteps=1)[0]
+    finally:
+        env.close()
+    kernels = [value.shape for value in agent.models["policy"].state_dict().values() if value.ndim == 4]
+    assert [tuple(k[:2]) for k in kernels] == [(16, 9), (32, 16)]  # the config's convs, on 3 stacked RGB images
+    assert actions.shape == (2, 1)
+
+
+def test_sb3_trains_a_cnn_policy_built_from_the_pixel_config(tmp_path):
     """The same config through SB3: a CnnPolicy whose features extractor is the config's CNN (SB3's
-    own NatureCNN needs images of 36 pixels a side; the config's are 32 high)."""
-    import zipfile
+    own NatureCNN needs images of 36 pixels a side; CartpolePixels' are 32 high); one update runs."""
+    from gpu_envs.train import load_trainer
 
-    from test_train_cli import run_cli
-
-    out = run_cli("train.library=sb3", "max_iterations=2", tmp_path=tmp_path, task="CartpolePixels", num_envs=4)
-    assert "it     2/2" in out
-    checkpoint, = tmp_path.glob("CartpolePixels_*/nn/CartpolePixels.zip")
-    with zipfile.ZipFile(checkpoint) as archive, archive.open("policy.pth") as f:
-        weights = torch.load(f, map_location="cpu", weights_only=False)
-    kernels = [value.shape for value in weights.values() if value.ndim == 4]
-    assert [tuple(k[:2]) for k in kernels[:2]] == [(16, 9), (32, 16)]  # the config's convs, on 3 stacked RGB images
+    sb3_trainer = load_trainer("sb3")
+    cfg = _pixel_train_cfg()
+    env = _pixel_env()
+    try:
+        venv = sb3_trainer._venv(env, cfg, training=True)
+        model = sb3_trainer._model(venv, cfg, "cpu", str(tmp_path))
+        model.learn(2 * int(cfg.train.params.config.horizon_length))
+    finally:
+        env.close()
+    kernels = [value.shape for value in model.policy.state_dict().values() if value.ndim == 4]
+    assert [tuple(k[:2]) for k in kernels[:2]] == [(16, 9), (32, 16)]
+    assert model.num_timesteps == 2 * int(cfg.train.params.config.horizon_length)
 
 
 @pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])

@@ -139,3 +139,21 @@ def test_sb3_tap_keeps_the_latest_steps_metrics():
     tap.step_numpy(None)
     tap.step_numpy(None)
     assert tap.latest == {"mean_forward_speed": 3.0} and tap.num_envs == 2  # other attributes: the env's
+
+
+def test_iteration_tracker_prints_a_line_per_rollout_numbered_after_a_resumed_checkpoint(cartpole, capsys):
+    """The skrl and rsl_rl paths' tracker: one line every `rollouts` steps, with the finished
+    episodes' mean return; after `resume(3)` the lines go on at iteration 4 and count env steps
+    from the checkpoint's."""
+    from gpu_envs.train.tracking import IterationTracker
+
+    tracker = IterationTracker(cartpole, Progress(10, cartpole.num_envs), rollouts=2)
+    tracker.resume(3)
+    done = torch.tensor([True, False, True, False])
+    infos = {"_episode": done, "episode": {"r": torch.tensor([10.0, 0.0, 20.0, 0.0]), "l": torch.tensor([5, 0, 7, 0])}}
+    tracker.record(infos)
+    assert capsys.readouterr().out == ""  # mid-rollout
+    tracker.record(infos)
+    line = capsys.readouterr().out
+    assert re.match(r"it +4/10 \|", line) and "return     15.00 | length    6.0" in line
+    assert tracker.progress.last["env_steps"] == 4 * 2 * cartpole.num_envs
