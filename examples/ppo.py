@@ -124,6 +124,7 @@ class Agent(nn.Module):
 def main(argv=None) -> None:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
+    torch.distributions.Distribution.set_default_validate_args(False)  # its checks read values on the host
     env = gym.make_vec(args.env, num_envs=args.num_envs, **({"device": args.device} if args.device else {}))
     device, n, t = env.unwrapped.device, args.num_envs, args.steps
     obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]
@@ -142,20 +143,18 @@ def main(argv=None) -> None:
         # -- collect: the env's tensors feed the network directly ---------------------------
         with torch.no_grad():
             for step in range(t):
-                agent.norm.update(obs)
                 dist = agent.dist(obs)
                 action = dist.sample()
                 obs_buf[step], act_buf[step] = obs, action
                 logp_buf[step], val_buf[step] = dist.log_prob(action).sum(-1), agent.value(obs)
                 obs, reward, terminated, truncated, infos = env.step(action.clamp(-1.0, 1.0))
                 # a time limit is not a failure: bootstrap from the finished episode's last obs
-                cut = truncated & ~terminated
+                cut = truncated & ~terminated & ~infos["sim_unstable"]  # (a physics reset's final_obs is zeros)
                 rew_buf[step] = reward * args.reward_scale + args.gamma * cut * agent.value(infos["final_obs"])
                 done_buf[step] = (terminated | truncated).float()
-                finished = infos["_episode"]
-                if finished.any():
-                    recent_returns = torch.cat([recent_returns, infos["episode"]["r"][finished]])[-1000:]
-                    recent_lengths = torch.cat([recent_lengths, infos["episode"]["l"][finished].float()])[-1000:]
+                finished = infos["_episode"]  # kept on the device: no host sync per step
+                recent_returns = torch.cat([recent_returns, infos["episode"]["r"][finished]])[-1000:]
+                recent_lengths = torch.cat([recent_lengths, infos["episode"]["l"][finished].float()])[-1000:]
             # -- advantages (GAE) ----------------------------------------------------------------
             advantages = torch.zeros_like(rew_buf)
             next_value, last = agent.value(obs), torch.zeros(n, device=device)
@@ -184,6 +183,7 @@ def main(argv=None) -> None:
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                 optimizer.step()
+        agent.norm.update(b_obs)  # after the update: collection and update of an iteration share statistics
 
         # -- progress ----------------------------------------------------------------------------
         elapsed = time.perf_counter() - START

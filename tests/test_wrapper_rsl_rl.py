@@ -91,7 +91,7 @@ def test_on_policy_runner_learns_cartpole():
     torch.manual_seed(0)
     env = Recording(gym.make_vec("GpuCartpole-v0", num_envs=256, device="cpu"), seed=0, reward_scale=0.1)
     try:
-        OnPolicyRunner(env, runner_cfg(cfg, env.num_envs, env.device), log_dir=None, device="cpu").learn(40)
+        OnPolicyRunner(env, runner_cfg(cfg, env.num_envs), log_dir=None, device="cpu").learn(40)
     finally:
         env.close()
     first, last = (sum(part) / len(part) for part in (env.returns[:200], env.returns[-200:]))

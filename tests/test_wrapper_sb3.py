@@ -122,7 +122,7 @@ def test_ppo_learns_cartpole_clearly_above_random():
     assert trained > max(50.0, 10 * random_return)
 
 
-def test_ppo_trains_through_vec_monitor_which_records_the_same_episodes():
+def test_ppo_trains_through_vec_monitor_which_records_the_episodes():
     """SB3's VecMonitor over the adapter (whose own `episode` entries it replaces): PPO runs, and
     VecMonitor records the finished episodes."""
     venv = VecMonitor(Sb3VecEnv(gym.make_vec("GpuCartpole-v0", num_envs=16)))

@@ -26,12 +26,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import mujoco
-import numpy as np
 
 from ..camera import CameraDefaults
-from ..sim import AssetError, PhysicsState, load_model, resolve_asset
+from ..sim import PhysicsState, resolve_asset
 from . import locomotion
-from .base import Task, TaskStep
+from .base import TaskStep
 from .config import param
 from .registry import register_task
 
@@ -44,30 +43,13 @@ class AntConfig(locomotion.LocomotionConfig):
     asset: str = param("ant.xml")  # a path to an MJCF file, or the name of a shipped one
     dof_vel_scale: float = param(0.2, "[0, inf)")  # joint velocities' factor in the observation
     contact_force_scale: float = param(0.1, "[0, inf)")  # foot forces' factor in the observation
-    alive_reward: float = param(0.5)
-    actions_cost: float = param(0.005)  # per unit of squared action
-    joints_at_limit_cost: float = param(0.1)  # per joint beyond 99% of its upper limit
-    death_cost: float = param(-2.0)  # the reward of the step the torso falls
 
 
 def load_ant(path) -> mujoco.MjModel:
     """The ant model at `path`; `AssetError` unless it has what the task reads and drives: a free
     joint (on a body "torso") then 8 hinges, actuator i on hinge i, and a force and a torque
     sensor on each of 4 feet (24 values)."""
-    model = load_model(path)
-    J, S = mujoco.mjtJoint, mujoco.mjtSensor
-    problems = []
-    if not (model.njnt == 9 and model.jnt_type[0] == J.mjJNT_FREE and all(t == J.mjJNT_HINGE for t in model.jnt_type[1:])):
-        problems.append(f"a free joint then 8 hinge joints (it has {model.njnt} joint(s))")
-    elif mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso") != model.jnt_bodyid[0]:
-        problems.append("the free joint on a body named 'torso'")
-    if model.nu != 8 or not np.array_equal(model.actuator_trnid[:, 0], np.arange(1, 9)):
-        problems.append(f"8 actuators, actuator i on hinge i in joint order (it has {model.nu} actuator(s))")
-    if list(model.sensor_type) != [S.mjSENS_FORCE, S.mjSENS_TORQUE] * 4:
-        problems.append(f"a force then a torque sensor for each of the 4 feet (it has {model.nsensor} sensor(s))")
-    if problems:
-        raise AssetError(f"{path} is not an ant model: it needs " + "; ".join(problems))
-    return model
+    return locomotion.load_robot(path, "an ant", 8, feet=4)
 
 
 class AntState(NamedTuple):
@@ -80,22 +62,13 @@ class AntState(NamedTuple):
 
 
 @register_task("GpuAnt-v0", backend="auto", docs="docs/envs/ant.md")
-class AntTask(Task):
+class AntTask(locomotion.LocomotionTask):
     """IsaacGymEnvs Ant: a four-legged robot runs toward a target along +x."""
 
     Config = AntConfig
-    metric_units = locomotion.METRIC_UNITS
     # seen from the side (-y) and above, following each ant's torso over the ground
     camera = CameraDefaults(spacing=(3.0, 3.0), lookat=(0.0, 0.0, 0.3), distance=3.0, azimuth=90.0, elevation=-25.0,
                             track="torso")
-
-    def __init__(self, config: AntConfig | None = None, *, backend: str = "jax", device=None):
-        super().__init__(config, backend=backend, device=device)
-        m = self.sim.mj_model
-        lower, upper = m.jnt_range[1:].T.astype(np.float32)  # the 8 hinges after the free joint
-        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
-        self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))  # hips 0, ankles at +-30 deg
-        self._initial = self.sim.initial_state()
 
     def load_model(self) -> mujoco.MjModel:
         return load_ant(resolve_asset(self.config.asset))
@@ -105,10 +78,8 @@ class AntTask(Task):
         return locomotion.potential(qpos, self.dt)
 
     def reset(self, key: jax.Array) -> AntState:
-        qpos, qvel = locomotion.reset_pose(key, self.config, self.start_dof, self.lower, self.upper,
-                                           self._initial.qpos.dtype)
-        physics = self._initial._replace(qpos=qpos, qvel=qvel)
-        return AntState(physics, self.potential(qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))
+        physics = self.reset_physics(key)  # hips 0, ankles at their +-30 deg limits
+        return AntState(physics, self.potential(physics.qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))
 
     def _parts(self, state: AntState) -> dict:
         """The named quantities the observation and the reward share (`locomotion.torso_parts`,
@@ -137,16 +108,6 @@ class AntTask(Task):
         p = self._parts(new)
         energy = jnp.sum(jnp.abs(action * p["dof_vel"]))
         at_limit = jnp.sum(p["dof_pos"] > 0.99)
-        reward = (potential - state.potential + c.alive_reward + locomotion.heading_and_up_reward(p, c)
-                  - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
-        fell = p["height"] < c.termination_height
-        reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)
+        reward, fell = self.reward_and_fall(state.potential, potential, p, action, energy, at_limit)
         extras = locomotion.forward_speed_extras(physics.qpos, physics.qvel, physics.time)
         return TaskStep(new, self._observation(new, p), reward, fell, extras)
-
-    def init_metrics(self) -> dict:
-        return locomotion.init_forward_speed_metric()
-
-    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
-        """A running average over finished episodes of each one's mean forward speed [m/s]."""
-        return locomotion.update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)

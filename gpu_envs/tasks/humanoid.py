@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 
-from gpu_envs.tasks import (AssetError, CameraDefaults, PhysicsState, Task, TaskStep, load_model, locomotion, param,
+from gpu_envs.tasks import (CameraDefaults, PhysicsState, TaskStep, locomotion, param,
                             register_task, resolve_asset)
 
 HINGES = ("abdomen_z", "abdomen_y", "abdomen_x", "right_hip_x", "right_hip_z", "right_hip_y", "right_knee",
@@ -64,22 +64,7 @@ def load_humanoid(path) -> mujoco.MjModel:
     """The humanoid model at `path`; `AssetError` unless it has what the task reads and drives: a
     free joint (on a body "torso") then the 21 hinges of `HINGES` in that order, actuator i on
     hinge i, and a force and a torque sensor on each of the 2 feet (12 values)."""
-    model = load_model(path)
-    J, S = mujoco.mjtJoint, mujoco.mjtSensor
-    problems = []
-    names = [model.joint(i).name for i in range(1, model.njnt)]
-    if model.njnt == 0 or model.jnt_type[0] != J.mjJNT_FREE or tuple(names) != HINGES or any(
-            t != J.mjJNT_HINGE for t in model.jnt_type[1:]):
-        problems.append(f"a free joint then the hinges {', '.join(HINGES)}, in that order (it has {model.njnt} joint(s))")
-    elif mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso") != model.jnt_bodyid[0]:
-        problems.append("the free joint on a body named 'torso'")
-    if model.nu != len(HINGES) or not np.array_equal(model.actuator_trnid[:, 0], np.arange(1, len(HINGES) + 1)):
-        problems.append(f"{len(HINGES)} actuators, actuator i on hinge i in joint order (it has {model.nu} actuator(s))")
-    if list(model.sensor_type) != [S.mjSENS_FORCE, S.mjSENS_TORQUE] * 2:
-        problems.append(f"a force then a torque sensor for each of the 2 feet (it has {model.nsensor} sensor(s))")
-    if problems:
-        raise AssetError(f"{path} is not a humanoid model: it needs " + "; ".join(problems))
-    return model
+    return locomotion.load_robot(path, "a humanoid", HINGES, feet=2)
 
 
 class HumanoidState(NamedTuple):
@@ -93,34 +78,27 @@ class HumanoidState(NamedTuple):
 
 
 @register_task("GpuHumanoid-v0", backend="auto", docs="docs/envs/humanoid.md")
-class HumanoidTask(Task):
+class HumanoidTask(locomotion.LocomotionTask):
     """IsaacGymEnvs Humanoid: a humanoid runs toward a target along +x."""
 
     Config = HumanoidConfig
-    metric_units = locomotion.METRIC_UNITS
     # seen from the side (-y) and a little above, following each humanoid's torso over the ground
     camera = CameraDefaults(spacing=(4.0, 4.0), lookat=(0.0, 0.0, 1.0), distance=4.0, azimuth=90.0, elevation=-15.0,
                             track="torso")
 
     def __init__(self, config: HumanoidConfig | None = None, *, backend: str = "jax", device=None):
         super().__init__(config, backend=backend, device=device)
-        m = self.sim.mj_model
-        lower, upper = m.jnt_range[1:].T.astype(np.float32)  # the 21 hinges after the free joint
-        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
-        self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))
-        gear = m.actuator_gear[:, 0].astype(np.float32)
+        gear = self.sim.mj_model.actuator_gear[:, 0].astype(np.float32)
         self.effort_ratio = jnp.asarray(gear / gear.max())  # the reference's motor_efforts / max
-        self._initial = self.sim.initial_state()
 
     def load_model(self) -> mujoco.MjModel:
         return load_humanoid(resolve_asset(self.config.asset))
 
     def reset(self, key: jax.Array) -> HumanoidState:
-        qpos, qvel = locomotion.reset_pose(key, self.config, self.start_dof, self.lower, self.upper,
-                                           self._initial.qpos.dtype)
-        physics = self._initial._replace(qpos=qpos, qvel=qvel)
+        physics = self.reset_physics(key)
         zeros = jnp.zeros(len(HINGES), jnp.float32)
-        return HumanoidState(physics, locomotion.potential(qpos, self.dt), zeros, zeros, jnp.zeros(12, jnp.float32))
+        return HumanoidState(physics, locomotion.potential(physics.qpos, self.dt), zeros, zeros,
+                             jnp.zeros(12, jnp.float32))
 
     def _parts(self, state: HumanoidState) -> dict:
         """The named quantities the observation and the reward share (`locomotion.torso_parts`,
@@ -153,16 +131,6 @@ class HumanoidTask(Task):
         energy = jnp.sum(jnp.abs(action * p["dof_vel"]) * self.effort_ratio)
         beyond = jnp.abs(p["dof_pos"]) - 0.98
         at_limit = jnp.sum(jnp.where(beyond > 0, beyond / 0.02 * self.effort_ratio, 0.0))
-        reward = (potential - state.potential + c.alive_reward + locomotion.heading_and_up_reward(p, c)
-                  - c.actions_cost * jnp.sum(action**2) - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
-        fell = p["height"] < c.termination_height
-        reward = jnp.where(fell, c.death_cost, reward).astype(jnp.float32)
+        reward, fell = self.reward_and_fall(state.potential, potential, p, action, energy, at_limit)
         extras = locomotion.forward_speed_extras(physics.qpos, physics.qvel, physics.time)
         return TaskStep(new, self._observation(new, p), reward, fell, extras)
-
-    def init_metrics(self) -> dict:
-        return locomotion.init_forward_speed_metric()
-
-    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
-        """A running average over finished episodes of each one's mean forward speed [m/s]."""
-        return locomotion.update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)

@@ -13,9 +13,12 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import mujoco
+import numpy as np
 
+from ..sim import AssetError, PhysicsState, load_model
 from . import quat
-from .base import average_over_finished
+from .base import Task, average_over_finished
 from .config import TaskConfig, param
 
 TARGET = (1000.0, 0.0, 0.0)  # m, in each env's own frame: the reference's target, 1 km along +x
@@ -32,7 +35,11 @@ class LocomotionConfig(TaskConfig):
     power_scale: float = param(1.0, "[0, 1]")  # fraction of the motors' torque per unit action
     heading_weight: float = param(0.5)
     up_weight: float = param(0.1)
+    alive_reward: float = param(0.5)
+    actions_cost: float = param(0.005)  # per unit of squared action
     energy_cost: float = param(0.05)  # per unit of |action * scaled joint velocity| (times a task's weights)
+    joints_at_limit_cost: float = param(0.1)  # per joint at a limit (as a task measures it)
+    death_cost: float = param(-2.0)  # the reward of the step the torso falls
     termination_height: float = param(0.31, "[0, inf)")  # m
     start_height: float = param(0.44, "(0, inf)")  # m, the torso at reset
     reset_dof_pos_noise: float = param(0.2, "[0, inf)")  # rad, uniform, added to the start pose (then clamped)
@@ -44,6 +51,71 @@ class LocomotionConfig(TaskConfig):
         if self.termination_height >= self.start_height:
             raise ValueError(f"parameter termination_height must be below start_height ({self.start_height}); got "
                              f"{self.termination_height}: every episode would end at its first step")
+
+
+def load_robot(path, kind: str, hinges: int | tuple[str, ...], feet: int) -> mujoco.MjModel:
+    """The model at `path`; `AssetError` naming what it lacks unless it has what such a task reads
+    and drives: a free joint on a body "torso", then `hinges` hinge joints (a count, or their names
+    in order), actuator i on hinge i, and a force then a torque sensor for each of `feet` feet.
+    `kind` names the robot in the error ("an ant")."""
+    model = load_model(path)
+    J, S = mujoco.mjtJoint, mujoco.mjtSensor
+    count = hinges if isinstance(hinges, int) else len(hinges)
+    names = tuple(model.joint(i).name for i in range(1, model.njnt))
+    problems = []
+    if not (model.njnt == count + 1 and model.jnt_type[0] == J.mjJNT_FREE
+            and all(t == J.mjJNT_HINGE for t in model.jnt_type[1:]) and (isinstance(hinges, int) or names == hinges)):
+        wanted = f"{count} hinge joints" if isinstance(hinges, int) else f"the hinges {', '.join(hinges)}, in that order"
+        problems.append(f"a free joint then {wanted} (it has {model.njnt} joint(s))")
+    elif mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso") != model.jnt_bodyid[0]:
+        problems.append("the free joint on a body named 'torso'")
+    if model.nu != count or not np.array_equal(model.actuator_trnid[:, 0], np.arange(1, count + 1)):
+        problems.append(f"{count} actuators, actuator i on hinge i in joint order (it has {model.nu} actuator(s))")
+    if list(model.sensor_type) != [S.mjSENS_FORCE, S.mjSENS_TORQUE] * feet:
+        problems.append(f"a force then a torque sensor for each of the {feet} feet (it has {model.nsensor} sensor(s))")
+    if problems:
+        raise AssetError(f"{path} is not {kind} model: it needs " + "; ".join(problems))
+    return model
+
+
+class LocomotionTask(Task):
+    """A base for such tasks (its `Config` a `LocomotionConfig`): a model whose free joint is
+    followed by hinges, each with limits. Gives `lower`, `upper` (J,) [rad], the start pose
+    `start_dof` (each hinge at 0, or at its nearest limit), `reset_physics`, and the
+    forward-speed metric (`init_metrics`, `update_metrics`, `metric_units`)."""
+
+    metric_units = METRIC_UNITS
+
+    def __init__(self, config: LocomotionConfig | None = None, *, backend: str = "jax", device=None):
+        super().__init__(config, backend=backend, device=device)
+        lower, upper = self.sim.mj_model.jnt_range[1:].T.astype(np.float32)  # the hinges after the free joint
+        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
+        self.start_dof = jnp.asarray(np.clip(0.0, lower, upper))
+        self._initial = self.sim.initial_state()
+
+    def reset_physics(self, key: jax.Array) -> PhysicsState:
+        """The physics of a reset (`reset_pose`)."""
+        qpos, qvel = reset_pose(key, self.config, self.start_dof, self.lower, self.upper, self._initial.qpos.dtype)
+        return self._initial._replace(qpos=qpos, qvel=qvel)
+
+    def reward_and_fall(self, before: jax.Array, after: jax.Array, parts: dict, action: jax.Array,
+                        energy: jax.Array, at_limit: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(reward, fell) of a step: progress (the change from potential `before` to `after`) +
+        `alive_reward` + `heading_and_up_reward` - `actions_cost` |action|^2 - `energy_cost` *
+        `energy` - `joints_at_limit_cost` * `at_limit` (the task measures those two), replaced by
+        `death_cost` where the torso fell below `termination_height`; float32."""
+        c = self.config
+        reward = (after - before + c.alive_reward + heading_and_up_reward(parts, c) - c.actions_cost * jnp.sum(action**2)
+                  - c.energy_cost * energy - c.joints_at_limit_cost * at_limit)
+        fell = parts["height"] < c.termination_height
+        return jnp.where(fell, c.death_cost, reward).astype(jnp.float32), fell
+
+    def init_metrics(self) -> dict:
+        return init_forward_speed_metric()
+
+    def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
+        """A running average over finished episodes of each one's mean forward speed [m/s]."""
+        return update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)
 
 
 def reset_pose(key: jax.Array, config: LocomotionConfig, start_dof: jax.Array, lower: jax.Array, upper: jax.Array,

@@ -3,7 +3,10 @@ hyperparameters of cfg.train.
 
 rsl_rl has no reward scaling and no value normalisation: the adapter scales the rewards by the
 config's `reward_shaper.scale_value`, which keeps returns in the range rl_games' normalised values
-see. rsl_rl's value loss is not halved where rl_games' is, so its coefficient is critic_coef / 2.
+see (rsl_rl's own report shows those scaled returns; gpu_envs' progress line the env's). rsl_rl's
+value loss is not halved where rl_games' is, so its coefficient is critic_coef / 2. Not mapped:
+`bounds_loss_coef`, `mixed_precision` (rsl_rl's is bf16 in the update only) and learning-rate
+schedules other than "adaptive" (rsl_rl then keeps the rate fixed).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class TrackedEnv(RslRlVecEnv):
         return out
 
 
-def runner_cfg(cfg, num_envs: int, device: torch.device) -> dict:
+def runner_cfg(cfg, num_envs: int) -> dict:
     """rsl_rl's `OnPolicyRunner` config for the train config of `cfg` at `num_envs` envs: one
     observation group ("policy") for the actor and the critic, separate MLPs of the config's
     units, a Gaussian policy with one learned standard deviation per action (rl_games'
@@ -50,6 +53,7 @@ def runner_cfg(cfg, num_envs: int, device: torch.device) -> dict:
         "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
         "multi_gpu": None,
         "logger": "tensorboard",
+        "check_for_nan": False,  # the env already zeroes non-finite outputs; the check syncs the host every step
         "algorithm": {
             "class_name": "PPO",
             "num_learning_epochs": int(p.mini_epochs),
@@ -64,10 +68,10 @@ def runner_cfg(cfg, num_envs: int, device: torch.device) -> dict:
             "use_clipped_value_loss": bool(p.clip_value),
             "schedule": "adaptive" if p.lr_schedule == "adaptive" else "fixed",
             "desired_kl": float(p.kl_threshold),
-            "use_mixed_precision": bool(p.mixed_precision) and device.type == "cuda",
+            "use_mixed_precision": False,  # rsl_rl's is bf16 in the update only, not rl_games' scaled fp16
         },
         "actor": {"class_name": "MLPModel", **mlp,
-                  "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"}},
+                  "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "log"}},
         "critic": {"class_name": "MLPModel", **mlp},
     }
 
@@ -76,7 +80,7 @@ def _runner(venv: RslRlVecEnv, cfg, log_dir: str | None) -> OnPolicyRunner:
     if len(venv.env.single_observation_space.shape) != 1:
         raise SystemExit("train.library=rsl_rl trains on observation vectors (obs_mode='state'); for images use "
                          "train.library=rl_games, skrl or sb3 (task=CartpolePixels)")
-    return OnPolicyRunner(venv, runner_cfg(cfg, venv.num_envs, venv.device), log_dir=log_dir, device=str(venv.device))
+    return OnPolicyRunner(venv, runner_cfg(cfg, venv.num_envs), log_dir=log_dir, device=str(venv.device))
 
 
 def train(env, cfg, run: Run) -> str:
@@ -98,6 +102,8 @@ def train(env, cfg, run: Run) -> str:
     except KeyboardInterrupt as err:
         path = os.path.join(directory, f"{p.name}_interrupted.pt")
         print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
+        if runner.logger.writer is not None:  # learn() stops its writer only when it finishes
+            runner.logger.stop_logging_writer()
     os.makedirs(directory, exist_ok=True)
     runner.save(path)
     policy = os.path.basename(path).replace(".pt", "_policy.pt")
