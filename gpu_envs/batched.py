@@ -141,11 +141,6 @@ class BatchedEnv:
             return images
         return {"state": jax.vmap(self.task.observe)(task_state), "pixels": images}
 
-    @staticmethod
-    def _blank(blank: jax.Array, images: jax.Array) -> jax.Array:
-        """`images` (N, ...) with zeros where `blank` (N,)."""
-        return jnp.where(blank.reshape((-1,) + (1,) * (images.ndim - 1)), jnp.zeros_like(images), images)
-
     def reset(self, keys: jax.Array) -> tuple[EnvState, jax.Array]:
         """Every env reset from its own key in `keys` (N, 2): (state, obs (N, ...), as `step`'s)."""
         split = jax.vmap(jax.random.split)(keys)  # (N, 2, 2): carried key, reset key
@@ -181,7 +176,7 @@ class BatchedEnv:
         )
         obs = self._observe(task_state)
         if self.stack is not None:  # the reset envs start a stack; the others show theirs again
-            obs = jnp.where(mask.reshape(-1, 1, 1, 1), self.stack.first(obs), state.frames)
+            obs = _select(mask, self.stack.first(obs), state.frames)
             state = state._replace(frames=obs)
         return state, self._with_state(obs, task_state)
 
@@ -232,8 +227,8 @@ class BatchedEnv:
             if self.stack is not None:
                 images = self.stack.push(frames, images, restart)
                 last_images = None if last_images is None else self.stack.end(frames, last_images)
-            images = self._blank(unstable & ~restart, images)
-            last_images = None if last_images is None else self._blank(unstable, last_images)
+            images = _select(unstable & ~restart, jnp.zeros_like(images), images)
+            last_images = None if last_images is None else _select(unstable, jnp.zeros_like(last_images), last_images)
             frames = images if self.stack is not None else frames
             if self.with_state:
                 obs, last_obs = {"state": obs, "pixels": images}, {"state": last_obs, "pixels": last_images}

@@ -76,7 +76,6 @@ def parse_image_size(image_size) -> tuple[int, int]:
     return width, height
 
 
-
 def check_frame_stack(frame_stack) -> int:
     """`frame_stack` if it is an int in [1, MAX_FRAME_STACK], else ValueError saying so."""
     if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) or not (

@@ -73,10 +73,6 @@ class AntTask(locomotion.LocomotionTask):
     def load_model(self) -> mujoco.MjModel:
         return load_ant(resolve_asset(self.config.asset))
 
-    def potential(self, qpos: jax.Array) -> jax.Array:
-        """-(horizontal distance to the target) / dt: its change over a step is the speed toward it."""
-        return locomotion.potential(qpos, self.dt)
-
     def reset(self, key: jax.Array) -> AntState:
         physics = self.reset_physics(key)  # hips 0, ankles at their +-30 deg limits
         return AntState(physics, self.potential(physics.qpos), jnp.zeros(8, jnp.float32), jnp.zeros(24, jnp.float32))

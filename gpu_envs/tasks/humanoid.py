@@ -97,7 +97,7 @@ class HumanoidTask(locomotion.LocomotionTask):
     def reset(self, key: jax.Array) -> HumanoidState:
         physics = self.reset_physics(key)
         zeros = jnp.zeros(len(HINGES), jnp.float32)
-        return HumanoidState(physics, locomotion.potential(physics.qpos, self.dt), zeros, zeros,
+        return HumanoidState(physics, self.potential(physics.qpos), zeros, zeros,
                              jnp.zeros(12, jnp.float32))
 
     def _parts(self, state: HumanoidState) -> dict:
@@ -124,7 +124,7 @@ class HumanoidTask(locomotion.LocomotionTask):
     def step(self, state: HumanoidState, action: jax.Array) -> TaskStep:
         c = self.config
         physics, data = self.sim.step(state.physics, action * c.power_scale)
-        potential = locomotion.potential(physics.qpos, self.dt)
+        potential = self.potential(physics.qpos)
         dof_forces = (data.qfrc_actuator[6:] + data.qfrc_constraint[6:]).astype(jnp.float32)
         new = HumanoidState(physics, potential, action, dof_forces, data.sensordata.astype(jnp.float32))
         p = self._parts(new)

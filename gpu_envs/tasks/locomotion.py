@@ -1,6 +1,7 @@
 """What IsaacGymEnvs' locomotion tasks (Ant, Humanoid) share, for tasks of robots that run toward
-a target: the torso quantities their observations and rewards read, the progress potential, and
-the forward-speed info values and metric. Part of the public task API (`gpu_envs.tasks`).
+a target: the torso quantities their observations and rewards read, the forward-speed info values,
+and (`LocomotionTask`) the progress potential, reward assembly and forward-speed metric. Part of
+the public task API (`gpu_envs.tasks`).
 
 Conventions: a free joint first in `qpos`/`qvel` (MuJoCo's: world position, (w, x, y, z)
 orientation; world linear velocity, body-frame angular velocity); the target in each env's own
@@ -110,12 +111,21 @@ class LocomotionTask(Task):
         fell = parts["height"] < c.termination_height
         return jnp.where(fell, c.death_cost, reward).astype(jnp.float32), fell
 
+    def potential(self, qpos: jax.Array) -> jax.Array:
+        """-(horizontal distance to the target) / dt: its change over a step is the speed toward it [m/s]."""
+        return -jnp.linalg.norm(jnp.asarray(TARGET[:2]) - qpos[:2]) / self.dt
+
     def init_metrics(self) -> dict:
-        return init_forward_speed_metric()
+        """"mean_forward_speed" [m/s] before any episode finished: 0."""
+        return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
 
     def update_metrics(self, metrics: dict, done: jax.Array, extras: dict) -> dict:
-        """A running average over finished episodes of each one's mean forward speed [m/s]."""
-        return update_forward_speed_metric(metrics, done, extras, self.config.forward_speed_average)
+        """"mean_forward_speed": a running average over finished episodes of each one's mean forward
+        speed (`extras["episode_forward_speed"]`), the newest finished ones weighing
+        `forward_speed_average`."""
+        return {"mean_forward_speed": average_over_finished(metrics["mean_forward_speed"], done,
+                                                             extras["episode_forward_speed"],
+                                                             self.config.forward_speed_average)}
 
 
 def reset_pose(key: jax.Array, config: LocomotionConfig, start_dof: jax.Array, lower: jax.Array, upper: jax.Array,
@@ -179,11 +189,6 @@ def torso_parts(qpos: jax.Array, qvel: jax.Array, lower: jax.Array, upper: jax.A
     }
 
 
-def potential(qpos: jax.Array, dt: float, target=TARGET) -> jax.Array:
-    """-(horizontal distance to the target) / dt: its change over a step is the speed toward it [m/s]."""
-    return -jnp.linalg.norm(jnp.asarray(target[:2]) - qpos[:2]) / dt
-
-
 def forward_speed_extras(qpos: jax.Array, qvel: jax.Array, time: jax.Array) -> dict:
     """The per-env info values "forward_speed" (the torso's world x velocity [m/s]) and
     "episode_forward_speed" (x travelled over the episode's `time` [m/s]), float32."""
@@ -191,15 +196,3 @@ def forward_speed_extras(qpos: jax.Array, qvel: jax.Array, time: jax.Array) -> d
         "forward_speed": qvel[0].astype(jnp.float32),
         "episode_forward_speed": (qpos[0] / jnp.maximum(time, 1e-6)).astype(jnp.float32),
     }
-
-
-def init_forward_speed_metric() -> dict:
-    """The metric "mean_forward_speed" [m/s] before any episode finished: 0."""
-    return {"mean_forward_speed": jnp.zeros((), jnp.float32)}
-
-
-def update_forward_speed_metric(metrics: dict, done: jax.Array, extras: dict, weight: float) -> dict:
-    """"mean_forward_speed": a running average over finished episodes of each one's mean forward
-    speed (`extras["episode_forward_speed"]`), the newest finished ones weighing `weight`."""
-    return {"mean_forward_speed": average_over_finished(metrics["mean_forward_speed"], done,
-                                                         extras["episode_forward_speed"], weight)}
