@@ -51,8 +51,11 @@ def test_a_bad_set_item_is_one_error_line_before_any_env_is_built(capsys, monkey
 @pytest.mark.parametrize("args, message", [
     (["--steps", "0"], "argument --steps: must be a positive integer (got '0')"),
     (["--num-envs", "8,x"], "argument --num-envs: must be comma-separated positive integers (got '8,x')"),
+    (["--image-size", "0"], "argument --image-size: must be comma-separated positive integers (got '0')"),
+    (["--obs", "state,pixels"], "argument --obs: must be comma-separated modes of state, rgb, depth, rgbd, "
+                                "state+rgb, state+depth, state+rgbd (got 'state,pixels')"),
 ])
-def test_counts_that_are_not_positive_integers_are_refused_by_the_parser(capsys, args, message):
+def test_counts_and_modes_the_parser_cannot_take_are_refused_by_it(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         benchmark.main(["--env", "GpuCartpole-v0", "--device", "cpu", *args])
     assert exit_info.value.code == 2
