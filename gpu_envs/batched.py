@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from gymnasium.vector import AutoresetMode
 
 from .pixels import FrameStack
+from .sim import steps_env_by_env
 from .tasks.base import Task
 
 
@@ -189,7 +190,10 @@ class BatchedEnv:
         nonfinite_action = ~jnp.all(finite_action, axis=-1)
         action = jnp.clip(jnp.where(finite_action, action, 0.0), -1.0, 1.0)
 
-        result = jax.vmap(task.step)(state.task, action)
+        if steps_env_by_env(task.sim.mj_model, task.sim.device):
+            result = jax.lax.map(lambda args: task.step(*args), (state.task, action))
+        else:
+            result = jax.vmap(task.step)(state.task, action)
         check_task_step(task, state.task, result, self.num_envs)  # at trace time: no cost per step
         stable = (jax.vmap(task.state_is_finite)(result.state)
                   & jnp.all(jnp.isfinite(result.obs), axis=-1) & jnp.isfinite(result.reward))

@@ -109,6 +109,33 @@ def resolve_device(device: str | jax.Device | None) -> jax.Device:
     return devices[i]
 
 
+def _jaxlib_version() -> tuple[int, int]:
+    import jaxlib
+
+    return tuple(int(part) for part in jaxlib.__version__.split(".")[:2])
+
+
+def steps_env_by_env(mj_model: mujoco.MjModel, device: jax.Device) -> bool:
+    """True where the vector env must step its envs' physics one after another (`jax.lax.map`)
+    instead of batched (`jax.vmap`): on the CPU with jaxlib 0.10, for models whose step factorises
+    a matrix besides the constraint solver's (implicit damping: Euler with eulerdamp and damped
+    joints, or the implicit integrators).
+
+    jaxlib 0.10's batched LAPACK kernels on the CPU split their batch over XLA's thread pool and
+    wait for the parts; two such factorisations running side by side (MJX's Newton solver's and
+    the implicit damping's) can take every thread of a small pool and deadlock the step (seen
+    with the Humanoid and the hand on 2 cores). A batch of one runs inline; jaxlib 0.11 no longer
+    splits the batch.
+    """
+    if device.platform != "cpu" or _jaxlib_version() != (0, 10):
+        return False
+    opt = mj_model.opt
+    if opt.integrator in (mujoco.mjtIntegrator.mjINT_IMPLICIT, mujoco.mjtIntegrator.mjINT_IMPLICITFAST):
+        return True
+    eulerdamp = not opt.disableflags & mujoco.mjtDisableBit.mjDSBL_EULERDAMP
+    return opt.integrator == mujoco.mjtIntegrator.mjINT_EULER and eulerdamp and bool((mj_model.dof_damping > 0).any())
+
+
 def _warp_installed() -> bool:
     return importlib.util.find_spec("mujoco_warp") is not None and importlib.util.find_spec("warp") is not None
 
