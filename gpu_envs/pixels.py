@@ -168,6 +168,7 @@ class PixelRenderer:
         model = spec.compile()
         _check_same_model(model, task.sim.mj_model, type(task).__name__)
         self.mode, self.width, self.height, self.num_envs = mode, width, height, int(num_envs)
+        self.device = device
         camera = model.camera(CAMERA_NAME).id
         self._poses = CameraAndLightPoses(model, camera)
         wants_rgb, wants_depth = mode in ("rgb", "rgbd"), mode in ("depth", "rgbd")
@@ -200,6 +201,13 @@ class PixelRenderer:
         drawn again, in a context of `few_envs` envs, as long as no more than that many differ;
         the images are the same as without it.
         """
+        # Traced under the env's device: MuJoCo Warp's calls otherwise follow JAX's default device,
+        # which a program (or a test session) may have set to the CPU.
+        with jax.default_device(self.device):
+            return self._render(*physics, differ=differ)
+
+    def _render(self, *physics, differ: jax.Array | None = None) -> tuple[jax.Array, ...]:
+        """`render`, under the env's device."""
         for state in physics:
             if state.qpos.shape[0] != self.num_envs:
                 raise ValueError(f"this renderer draws num_envs={self.num_envs} envs at once (got {state.qpos.shape[0]})")
