@@ -6,8 +6,9 @@
     python -m gpu_envs.play --env GpuAllegroHand-v0            # a window (needs a display)
 
 --checkpoint takes a TorchScript policy: a module mapping observations (N, obs_dim) float32
-to actions (N, action_dim) in [-1, 1] (examples/train.py writes one next to each rl_games
-checkpoint, `<name>_policy.pt`). Without it, actions are uniform random. Env parameters go
+to actions (N, action_dim) in [-1, 1] (examples/train.py writes one next to each checkpoint
+of every library, `<name>_policy.pt`; a policy that does not fit the env's observations or
+actions is refused in one line). Without it, actions are uniform random. Env parameters go
 after --set as KEY=VALUE (values parsed as Python literals where they parse), as in
 `python -m gpu_envs.benchmark` and the scripts in benchmarks/.
 
@@ -44,8 +45,24 @@ def load_policy(path: str):
         policy = torch.jit.load(path, map_location="cpu")
     except RuntimeError:
         raise UsageError(f"{path} is not a TorchScript policy (torch.jit.load failed). examples/train.py "
-                         "writes one next to each rl_games checkpoint as <name>_policy.pt") from None
+                         "writes one next to each checkpoint as <name>_policy.pt") from None
     return policy.eval()
+
+
+def check_policy(policy, obs, action_shape: tuple, path: str, env_id: str) -> None:
+    """UsageError unless `policy` maps `obs` (the env's first observations) to actions of
+    `action_shape`: a policy trained on another task or observation mode fails here, in one line."""
+    got = f"{env_id}'s observations {tuple(obs.shape)} {str(obs.dtype).replace('torch.', '')}"
+    try:
+        with torch.no_grad():
+            actions = policy(obs)
+    except RuntimeError as err:
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise UsageError(f"{path} does not take {got}: was it trained on another task or observation mode? "
+                         f"({reason})") from None
+    if tuple(actions.shape) != tuple(action_shape):
+        raise UsageError(f"{path} maps {got} to actions {tuple(actions.shape)}, not {tuple(action_shape)}: was it "
+                         "trained on another task?")
 
 
 def _random_policy(env):
@@ -72,6 +89,8 @@ def run(args) -> dict:
     returns, frames, start = [], 0, time.perf_counter()
     try:
         obs, _ = env.reset(seed=args.seed)
+        if args.checkpoint:
+            check_policy(policy, obs, env.action_space.shape, args.checkpoint, args.env)
         if writer:
             writer.add(env.render_grid())
         for step in range(1, steps + 1):

@@ -41,6 +41,19 @@ def test_play_reports_a_user_error_as_one_line_with_status_2(capsys, tmp_path, a
     assert len(lines) == 1 and lines[0].startswith("play: error: ") and message in lines[0]
 
 
+@pytest.mark.parametrize("inputs, outputs, message", [
+    (5, 1, "does not take GpuCartpole-v0's observations"),  # trained on a task with 5 observations
+    (4, 3, "to actions"),  # 4 observations, as Cartpole's, but 3 actions
+])
+def test_play_refuses_a_policy_of_another_task_in_one_line(capsys, tmp_path, inputs, outputs, message):
+    import torch
+
+    path = tmp_path / "other_policy.pt"
+    torch.jit.trace(torch.nn.Linear(inputs, outputs), torch.zeros(1, inputs)).save(str(path))
+    lines = _usage_error(capsys, tmp_path, "--checkpoint", str(path))
+    assert len(lines) == 1 and lines[0].startswith(f"play: error: {path} ") and message in lines[0]
+
+
 def test_play_takes_the_benchmark_s_old_param_flag_with_a_deprecation_warning(capsys, tmp_path):
     lines = _usage_error(capsys, tmp_path, "--param", "foo=1")
     assert lines[0] == "python -m gpu_envs.play: warning: --param is deprecated, use --set"

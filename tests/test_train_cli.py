@@ -11,7 +11,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from gpu_envs import play
 from gpu_envs.render import gl_unavailable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -37,6 +39,8 @@ def run_folders(train_dir):
 
 CHECKPOINTS = {"rl_games": "nn/Cartpole.pth", "skrl": "checkpoints/Cartpole.pt", "sb3": "nn/Cartpole.zip",
                "rsl_rl": "nn/Cartpole.pt"}
+POLICIES = {"rl_games": "nn/Cartpole_policy.pt", "skrl": "checkpoints/Cartpole_policy.pt",
+            "sb3": "nn/Cartpole_policy.pt", "rsl_rl": "nn/Cartpole_policy.pt"}  # TorchScript, for gpu_envs.play
 
 
 @pytest.mark.slow
@@ -49,8 +53,8 @@ def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     first, = run_folders(tmp_path)
     checkpoint = first / CHECKPOINTS[library]
     assert checkpoint.is_file()
-    if library in ("rl_games", "rsl_rl"):  # the TorchScript policy that `python -m gpu_envs.play` replays
-        assert (first / "nn/Cartpole_policy.pt").is_file()
+    policy = str(first / POLICIES[library])  # the TorchScript policy that `python -m gpu_envs.play` replays
+    play.check_policy(play.load_policy(policy), torch.zeros(3, 4), (3, 1), policy, "GpuCartpole-v0")
     if library == "rl_games":
         assert "cuda_graph: off (the learner runs on cpu, not a CUDA GPU)" in out  # the config asks; CPU says why
         assert "done: 2 iterations, 512 env steps in" in out  # 2 x 16 envs x 16 steps, both iterations counted

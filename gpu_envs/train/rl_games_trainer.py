@@ -15,6 +15,7 @@ from gpu_envs.wrappers.rl_games import RlGamesVecEnv, registered_instance
 
 from .distributed import MetricReducer, report_sync
 from .graphed_update import GraphedA2CAgent
+from .policy_export import save_torchscript
 from .progress import (Progress, TimeLimitReached, progress_for, read_metrics, task_metric_names,
                        task_metric_units)
 from .resume import check_resume
@@ -89,14 +90,8 @@ class DeterministicPolicy(torch.nn.Module):
 
 def export_policy(model, observation_space, path: str) -> str:
     """Write the deterministic policy of rl_games `model`, for one env's `observation_space` (a
-    Box: a vector, or uint8 images), as TorchScript (CPU) to `path`."""
-    policy = DeterministicPolicy(copy.deepcopy(model).cpu().eval())
-    example = torch.zeros((1, *observation_space.shape), dtype=torch.from_numpy(observation_space.low).dtype)
-    with torch.no_grad():
-        traced = torch.jit.trace(policy, example, check_trace=False)
-    traced.save(path)
-    print(f"policy (TorchScript): {path}", flush=True)
-    return path
+    Box: a vector, or uint8 images), as TorchScript (CPU) to `path` (`policy_export`)."""
+    return save_torchscript(DeterministicPolicy(copy.deepcopy(model).cpu().eval()), observation_space, path)
 
 
 def compile_model(agent, mode) -> None:

@@ -22,6 +22,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from gpu_envs.wrappers.sb3 import Sb3VecEnv
 
+from .policy_export import save_torchscript
 from .progress import Progress, progress_for, task_metric_names, task_metric_units
 from .run import Run
 
@@ -119,6 +120,36 @@ def _policy(venv, network) -> tuple[str, dict]:
     return "CnnPolicy", {**kwargs, "features_extractor_class": ConfigCnn, "features_extractor_kwargs": extractor}
 
 
+class Sb3Policy(torch.nn.Module):
+    """SB3 PPO's deterministic policy as a plain module (`policy_export`'s contract): one env's
+    observations as the env gives them (a Box: vectors, or uint8 (N, H, W, C) images) -> mean
+    actions in [-1, 1], with VecNormalize's frozen observation statistics and SB3's
+    channels-first transpose of images inside."""
+
+    def __init__(self, model: PPO, venv: VecNormalize, observation_space: gym.spaces.Box):
+        super().__init__()
+        # a new policy with the trained weights: the live one keeps its last distribution's
+        # tensors, which deepcopy refuses
+        self.policy = type(model.policy)(**model.policy._get_constructor_parameters())
+        self.policy.load_state_dict(model.policy.state_dict())
+        self.policy.eval()
+        self.clip, self.epsilon = float(venv.clip_obs), float(venv.epsilon)
+        self.normalize = bool(venv.norm_obs)
+        if self.normalize:
+            self.register_buffer("mean", torch.as_tensor(venv.obs_rms.mean, dtype=torch.float32))
+            self.register_buffer("var", torch.as_tensor(venv.obs_rms.var, dtype=torch.float32))
+        self.transpose = observation_space.shape != model.policy.observation_space.shape  # trained channels-first
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            obs = torch.clamp((obs - self.mean) / torch.sqrt(self.var + self.epsilon), -self.clip, self.clip)
+        if self.transpose:
+            obs = obs.permute(0, 3, 1, 2)
+        features = self.policy.extract_features(obs, self.policy.pi_features_extractor)
+        mean = self.policy.action_net(self.policy.mlp_extractor.forward_actor(features))
+        return torch.clamp(mean, -1.0, 1.0)
+
+
 def _model(venv, cfg, device, directory: str) -> PPO:
     p = cfg.train.params.config
     batch = venv.num_envs * p.horizon_length
@@ -157,6 +188,8 @@ def train(env, cfg, run: Run) -> str:
         print(f"\nstopped ({err or 'Ctrl-C'}): saving {path}", flush=True)
     model.save(path)
     venv.save(path.replace(".zip", "_vecnormalize.pkl"))
+    save_torchscript(Sb3Policy(model, venv, env.single_observation_space), env.single_observation_space,
+                     path.replace(".zip", "_policy.pt"))
     progress.summary(path)
     return path
 

@@ -7,6 +7,7 @@ import os
 from typing import Iterator
 
 import skrl
+import torch
 from omegaconf import OmegaConf
 from skrl.agents.torch.ppo import PPO, PPO_CFG
 from skrl.memories.torch import RandomMemory
@@ -19,6 +20,7 @@ from skrl.utils.model_instantiators.torch import deterministic_model, gaussian_m
 from gpu_envs.wrappers.skrl import SkrlVecEnv
 
 from .distributed import MetricReducer, Ranks, init_process_group, report_sync
+from .policy_export import save_torchscript
 from .progress import Progress, progress_for, task_metric_units
 from .run import Run
 from .tracking import IterationTracker
@@ -82,6 +84,26 @@ def _network(network) -> list[dict]:
     return [{"name": "features", "input": "permute(OBSERVATIONS, (0, 3, 1, 2)) / 255.0",
              "layers": [*convs, "flatten"], "activations": network.cnn.activation},
             {"name": "net", "input": "features", **mlp}]
+
+
+class SkrlPolicy(torch.nn.Module):
+    """skrl PPO's deterministic policy as a plain module (`policy_export`'s contract): one env's
+    observations as the env gives them -> mean actions in [-1, 1]. The observations are
+    flattened as the adapter hands them to skrl, then go through the agent's observation
+    preprocessor (RunningStandardScaler, not updated outside training) where it has one."""
+
+    def __init__(self, agent: PPO):
+        super().__init__()
+        self.policy = agent.models["policy"]  # not copied: skrl's models keep their last distribution's tensors
+        scaler = agent._observation_preprocessor  # a function that returns its input where there is none
+        self.scaler = scaler if isinstance(scaler, torch.nn.Module) else None
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        obs = obs.reshape(obs.shape[0], -1)
+        if self.scaler is not None:
+            obs = self.scaler(obs)
+        mean, _ = self.policy.compute({"observations": obs}, role="policy")
+        return torch.clamp(mean, -1.0, 1.0)
 
 
 def _agent(env, cfg, directory: str | None) -> tuple[PPO, PPO_CFG]:
@@ -152,6 +174,7 @@ def train(env, cfg, run: Run) -> str:
         if ranks.is_main:
             os.makedirs(checkpoints, exist_ok=True)
             agent.save(path)
+            save_torchscript(SkrlPolicy(agent), env.single_observation_space, path.replace(".pt", "_policy.pt"))
     progress.summary(path)
     return path
 
