@@ -21,13 +21,13 @@ EXAMPLES = ROOT / "examples"
 SHIPPED_CHECKPOINT = EXAMPLES / "checkpoints" / "Cartpole.pth"  # rl_games, saved at iteration 150
 
 
-def run_cli(*overrides, tmp_path, launcher=(), check=True, task="Cartpole", num_envs=16):
+def run_cli(*overrides, tmp_path, launcher=(), check=True, task="Cartpole", num_envs=16, environ=None):
     cmd = [sys.executable, *launcher, str(EXAMPLES / "train.py"), f"task={task}", "sim_device=cpu",
            f"num_envs={num_envs}", "seed=0", f"train_dir={tmp_path}", *overrides]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
     # the session's XLA cache (conftest): a program any test compiled before is not compiled again
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                         env={**env, "JAX_PLATFORMS": "cpu"})
+                         env={**env, "JAX_PLATFORMS": "cpu", **(environ or {})})
     if check:
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout if check else out
@@ -213,6 +213,14 @@ def test_two_process_gloo_run_trains_one_policy(tmp_path):
     assert "ranks in sync: yes" in out  # gradients were averaged: both ranks hold the same policy
     run, = run_folders(tmp_path)  # rank 1 wrote no folder of its own
     assert (run / "checkpoints/Cartpole.pt").is_file()
+
+
+@pytest.mark.parametrize("library", ["sb3", "rsl_rl"])
+def test_multi_gpu_is_refused_for_the_single_process_libraries_before_the_env_is_made(library, tmp_path):
+    torchrun_rank = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2"}  # as torchrun sets them
+    out = run_cli(f"train.library={library}", "multi_gpu=True", tmp_path=tmp_path, check=False, environ=torchrun_rank)
+    assert out.returncode != 0 and f"the {library} path trains in one process" in out.stderr
+    assert "creating GpuCartpole-v0" not in out.stdout
 
 
 def test_multi_gpu_outside_torchrun_says_how_to_launch(tmp_path):
