@@ -1,5 +1,5 @@
-"""The TorchScript policies skrl and SB3 runs export: the library's own deterministic actions, from
-the env's raw observations, normalisation included."""
+"""The policies skrl and SB3 runs export: TorchScript and ONNX give the library's own deterministic
+actions from the env's raw observations, normalisation included."""
 
 import gymnasium as gym
 import numpy as np
@@ -27,6 +27,13 @@ def _saved_and_loaded(module, space, tmp_path):
     return torch.jit.load(path)
 
 
+def _onnx_actions(tmp_path, obs) -> np.ndarray:
+    """The actions of the ONNX file written next to tmp_path/policy.pt, by onnx's reference evaluator."""
+    from onnx.reference import ReferenceEvaluator
+
+    return ReferenceEvaluator(str(tmp_path / "policy.onnx")).run(None, {"obs": np.asarray(obs)})[0]
+
+
 @pytest.mark.parametrize("task", ["Cartpole", "CartpolePixels"])
 def test_sb3_policy_gives_sb3_s_deterministic_actions_from_raw_observations(task, tmp_path):
     sb3 = load_trainer("sb3")
@@ -50,6 +57,7 @@ def test_sb3_policy_gives_sb3_s_deterministic_actions_from_raw_observations(task
         actions = policy(torch.as_tensor(obs))
     assert actions.shape == expected.shape
     np.testing.assert_allclose(actions.numpy(), np.clip(expected, -1, 1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_onnx_actions(tmp_path, obs), actions.numpy(), rtol=1e-4, atol=1e-5)
     if task == "Cartpole":
         assert not np.allclose(venv.obs_rms.mean, 0.0)  # the statistics the module must apply are not trivial
 
@@ -71,3 +79,4 @@ def test_skrl_policy_gives_skrl_s_mean_actions_from_raw_observations(tmp_path):
     with torch.no_grad():
         actions = policy(obs)
     torch.testing.assert_close(actions, torch.clamp(outputs["mean_actions"], -1, 1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_onnx_actions(tmp_path, obs.numpy()), actions.numpy(), rtol=1e-4, atol=1e-5)

@@ -55,6 +55,7 @@ def test_two_iterations_train_save_resume_and_replay(library, tmp_path):
     assert checkpoint.is_file()
     policy = str(first / POLICIES[library])  # the TorchScript policy that `python -m gpu_envs.play` replays
     play.check_policy(play.load_policy(policy), torch.zeros(3, 4), (3, 1), policy, "GpuCartpole-v0")
+    assert os.path.isfile(policy.replace(".pt", ".onnx"))  # and the same policy as ONNX
     if library == "rl_games":
         assert "cuda_graph: off (the learner runs on cpu, not a CUDA GPU)" in out  # the config asks; CPU says why
         assert "done: 2 iterations, 512 env steps in" in out  # 2 x 16 envs x 16 steps, both iterations counted

@@ -19,6 +19,7 @@ from rsl_rl.runners import OnPolicyRunner
 
 from gpu_envs.wrappers.rsl_rl import RslRlVecEnv
 
+from .policy_export import example_observation, save_onnx
 from .progress import Progress, progress_for, task_metric_units
 from .run import Run
 from .tracking import IterationTracker
@@ -109,6 +110,8 @@ def train(env, cfg, run: Run) -> str:
     policy = os.path.basename(path).replace(".pt", "_policy.pt")
     runner.export_policy_to_jit(directory, policy)
     print(f"policy (TorchScript): {os.path.join(directory, policy)}", flush=True)
+    save_onnx(runner.alg.get_policy().as_jit().to("cpu"), example_observation(env.single_observation_space),
+              os.path.join(directory, policy.replace(".pt", ".onnx")))
     progress.summary(path)
     return path
 
