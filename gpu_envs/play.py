@@ -49,17 +49,27 @@ def load_policy(path: str):
     return policy.eval()
 
 
+def _describe(obs) -> str:
+    """"(16, 4) float32" for a tensor; "{'state': (16, 4) float32, ...}" for a dict of them."""
+    if isinstance(obs, dict):
+        return "{" + ", ".join(f"{key!r}: {_describe(value)}" for key, value in obs.items()) + "}"
+    return f"{tuple(obs.shape)} {str(obs.dtype).replace('torch.', '')}"
+
+
 def check_policy(policy, obs, action_shape: tuple, path: str, env_id: str) -> None:
     """UsageError unless `policy` maps `obs` (the env's first observations) to actions of
     `action_shape`: a policy trained on another task or observation mode fails here, in one line."""
-    got = f"{env_id}'s observations {tuple(obs.shape)} {str(obs.dtype).replace('torch.', '')}"
+    got = f"{env_id}'s observations {_describe(obs)}"
     try:
         with torch.no_grad():
             actions = policy(obs)
-    except RuntimeError as err:
+    except (RuntimeError, TypeError, ValueError) as err:
         reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
         raise UsageError(f"{path} does not take {got}: was it trained on another task or observation mode? "
                          f"({reason})") from None
+    if not isinstance(actions, torch.Tensor):
+        raise UsageError(f"{path} maps {got} to a {type(actions).__name__}, not an actions tensor "
+                         f"{tuple(action_shape)}")
     if tuple(actions.shape) != tuple(action_shape):
         raise UsageError(f"{path} maps {got} to actions {tuple(actions.shape)}, not {tuple(action_shape)}: was it "
                          "trained on another task?")

@@ -123,9 +123,11 @@ def steps_env_by_env(mj_model: mujoco.MjModel, device: jax.Device) -> bool:
 
     jaxlib 0.10's batched LAPACK kernels on the CPU split their batch over XLA's thread pool and
     wait for the parts; two such factorisations running side by side (MJX's Newton solver's and
-    the implicit damping's) can take every thread of a small pool and deadlock the step (seen
-    with the Humanoid and the hand on 2 cores). A batch of one runs inline; jaxlib 0.11 no longer
-    splits the batch.
+    the implicit damping's) can take every thread of a small pool and deadlock the step. Seen on
+    2 cores with the Humanoid (Euler, eulerdamp, damped joints) and the hand (implicitfast); not
+    seen with the Ant (eulerdamp off) or Cartpole (eulerdamp on, no damping, 2 DOFs), which MJX
+    also factorises but which stepped batched through every test and training run. A batch of
+    one runs inline; jaxlib 0.11 no longer splits the batch.
     """
     if device.platform != "cpu" or _jaxlib_version() != (0, 10):
         return False

@@ -84,3 +84,14 @@ def test_play_refuses_a_negative_seed_and_a_frame_that_is_no_image_before_runnin
         with pytest.raises(SystemExit) as exited:
             play.main(["--env", "GpuCartpole-v0", "--device", "cpu", *argv])
         assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_vector_policy_given_dict_observations_is_refused_in_one_line():
+    import torch
+
+    from gpu_envs._cli import UsageError
+
+    obs = {"state": torch.zeros(2, 4), "pixels": torch.zeros(2, 8, 8, 3, dtype=torch.uint8)}  # obs_mode="state+rgb"
+    with pytest.raises(UsageError, match=r"does not take GpuCartpole-v0's observations \{'state': \(2, 4\) float32, "
+                                         r"'pixels': \(2, 8, 8, 3\) uint8\}"):
+        play.check_policy(torch.nn.Linear(4, 1), obs, (2, 1), "policy.pt", "GpuCartpole-v0")

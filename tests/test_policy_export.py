@@ -62,20 +62,29 @@ def test_sb3_policy_gives_sb3_s_deterministic_actions_from_raw_observations(task
         assert not np.allclose(venv.obs_rms.mean, 0.0)  # the statistics the module must apply are not trivial
 
 
-def test_skrl_policy_gives_skrl_s_mean_actions_from_raw_observations(tmp_path):
+@pytest.mark.parametrize("task", ["Cartpole", "CartpolePixels"])
+def test_skrl_policy_gives_skrl_s_mean_actions_from_raw_observations(task, tmp_path):
     skrl = load_trainer("skrl")
     from gpu_envs.wrappers.skrl import SkrlVecEnv
 
-    env = SkrlVecEnv(gym.make_vec("GpuCartpole-v0", num_envs=4, device="cpu"), seed=0)
+    if task == "Cartpole":
+        vector_env = gym.make_vec("GpuCartpole-v0", num_envs=4, device="cpu")
+    else:
+        vector_env = gym.make_vec("GpuCartpole-v0", num_envs=2, device="cpu", obs_mode="rgb", image_size=(40, 16),
+                                  frame_stack=3)
+    env = SkrlVecEnv(vector_env, seed=0)
     try:
-        agent, _ = skrl._agent(env, _train_cfg("task=Cartpole", "train.library=skrl"), None)
+        agent, _ = skrl._agent(env, _train_cfg(f"task={task}", "train.library=skrl"), None)
         scaler = agent._observation_preprocessor
-        scaler(torch.randn(64, 4) * 3 + 1, train=True)  # statistics the module must apply
-        obs, _ = env.reset()
+        if task == "Cartpole":
+            scaler(torch.randn(64, 4) * 3 + 1, train=True)  # statistics the module must apply
+        obs, _ = env.reset()  # flattened, as the adapter hands them to skrl
         _, outputs = agent.models["policy"].act({"observations": scaler(obs)}, role="policy")
     finally:
         env.close()
-    policy = _saved_and_loaded(skrl.SkrlPolicy(agent), env.single_observation_space, tmp_path)
+    space = vector_env.single_observation_space
+    obs = obs.reshape(obs.shape[0], *space.shape)  # as the env gives them
+    policy = _saved_and_loaded(skrl.SkrlPolicy(agent), space, tmp_path)
     with torch.no_grad():
         actions = policy(obs)
     torch.testing.assert_close(actions, torch.clamp(outputs["mean_actions"], -1, 1), rtol=1e-5, atol=1e-5)

@@ -3,7 +3,8 @@ for deployment where the `onnx` package is installed.
 
 Every library's exported policy has the same contract: one env's observations in, as the env
 gives them (float32 (N, obs_dim) vectors or uint8 (N, H, W, C) images), and the deterministic
-policy's mean actions out, (N, action_dim) float32 clamped to [-1, 1]. The library's
+policy's mean actions out, (N, action_dim) float32, clamped to [-1, 1] (rsl_rl's exports give
+its raw mean; the env clips actions to [-1, 1] either way). The library's
 observation normalisation, frozen at its saved statistics, is inside the module. Load it with
 `torch.jit.load(path, map_location=...)`; `.to(device)` moves it. The ONNX file holds the same
 function, with one input "obs" and one output "actions", both batched along a dynamic axis 0.
