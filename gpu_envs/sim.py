@@ -117,9 +117,8 @@ def _jaxlib_version() -> tuple[int, int]:
 
 def steps_env_by_env(mj_model: mujoco.MjModel, device: jax.Device) -> bool:
     """True where the vector env must step its envs' physics one after another (`jax.lax.map`)
-    instead of batched (`jax.vmap`): on the CPU with jaxlib 0.10, for models whose step factorises
-    a matrix besides the constraint solver's (implicit damping: Euler with eulerdamp and damped
-    joints, or the implicit integrators).
+    instead of batched (`jax.vmap`): on the CPU with jaxlib 0.10, for the kind of model seen to
+    deadlock there (damped joints under Euler's eulerdamp, or an implicit integrator).
 
     jaxlib 0.10's batched LAPACK kernels on the CPU split their batch over XLA's thread pool and
     wait for the parts; two such factorisations running side by side (MJX's Newton solver's and
