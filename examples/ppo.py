@@ -2,7 +2,8 @@
 
     python examples/ppo.py                                   # GpuCartpole-v0, 4096 envs, stops at a mean return of 475
     python examples/ppo.py --env GpuAnt-v0 --max-time 300
-    python examples/ppo.py --env GpuAllegroHand-v0 --num-envs 16384 --max-time 600 --hidden 1024,512,256,128
+    python examples/ppo.py --env GpuAllegroHand-v0 --num-envs 16384 --max-time 600 --hidden 1024,512,256,128 \
+        --lr 5e-4 --epochs 5 --minibatches 8 --reward-scale 0.01 --value-coef 4
 
 Each iteration collects `--steps` env steps from every env with the current policy (the env's
 torch tensors go straight into the network: no copies, no host round-trip), then takes
@@ -10,9 +11,10 @@ torch tensors go straight into the network: no copies, no host round-trip), then
 are bootstrapped from the value of their last observation, which the env hands over in
 `infos["final_obs"]` (it has already reset those envs inside the step: gymnasium's SAME_STEP
 autoreset); episodes that ended by failure are not. Observations are normalised by running
-statistics and rewards scaled by `--reward-scale`. One progress line per iteration; the run
-stops at `--target-return`, `--max-time` seconds or `--iterations`, and saves the policy as
-TorchScript (observations in, mean actions out, normalisation included).
+statistics and rewards scaled by `--reward-scale`. One progress line per iteration (the mean
+return and length of the episodes that finished in it, and the task-wide metrics the env reports);
+the run stops at `--target-return`, `--max-time` seconds or `--iterations`, and saves the policy
+as TorchScript (observations in, mean actions out, normalisation included).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import time
 START = time.perf_counter()  # times count from the command's start
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import math  # noqa: E402
 
 import gymnasium as gym  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.optim.adam import adam  # noqa: E402
 
 import gpu_envs  # noqa: E402, F401  (registers the envs)
 
@@ -49,12 +53,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-grad-norm", type=float, default=1.0)
     p.add_argument("--reward-scale", type=float, default=0.1)
     p.add_argument("--hidden", default="256,256", help="hidden layer sizes, comma-separated")
-    p.add_argument("--iterations", type=int, default=1000)
+    p.add_argument("--iterations", type=int, default=None, help="at most this many (default: 1000, no limit with --max-time)")
     p.add_argument("--max-time", type=float, default=None, help="stop after this many seconds from the start")
     p.add_argument("--target-return", type=float, default=None,
-                   help="stop once the mean return of the last finished episodes reaches it (default: 475 for Cartpole)")
+                   help="stop once the mean return of the episodes that finished in an iteration reaches it "
+                        "(default: 475 for Cartpole)")
     p.add_argument("--out", default="ppo_policy.pt", help="TorchScript policy written at the end")
     args = p.parse_args(argv)
+    if args.iterations is None:
+        args.iterations = 1000 if args.max_time is None else math.inf
     for name in ("num_envs", "steps", "epochs", "minibatches", "iterations"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})")
@@ -121,27 +128,47 @@ class Agent(nn.Module):
         return torch.clamp(self.actor(self.norm(obs)), -1.0, 1.0)
 
 
+class Adam:
+    """torch's own Adam update (`torch.optim.adam.adam`, over all parameters at once) without
+    `torch.optim.Optimizer`, whose first use imports torch._dynamo: seconds of start-up, for
+    nothing a plain Adam needs."""
+
+    def __init__(self, params, lr: float, eps: float):
+        self.params, self.lr, self.eps = list(params), lr, eps
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = [torch.zeros(()) for _ in self.params]  # on the host, as torch.optim.Adam keeps them
+
+    @torch.no_grad()
+    def step(self) -> None:
+        adam(self.params, [p.grad for p in self.params], self.exp_avg, self.exp_avg_sq, [],
+                              self.steps, foreach=True, amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr,
+                              weight_decay=0.0, eps=self.eps, maximize=False)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    print(f"[{time.perf_counter() - START:6.1f} s] imported torch, gymnasium and gpu_envs; making {args.env}", flush=True)
     torch.manual_seed(args.seed)
     torch.distributions.Distribution.set_default_validate_args(False)  # its checks read values on the host
     env = gym.make_vec(args.env, num_envs=args.num_envs, **({"device": args.device} if args.device else {}))
     device, n, t = env.unwrapped.device, args.num_envs, args.steps
     obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]
     agent = Agent(obs_dim, act_dim, args.hidden).to(device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=args.lr, eps=1e-5)
+    optimizer = Adam(agent.parameters(), lr=args.lr, eps=1e-5)
 
     obs_buf = torch.zeros(t, n, obs_dim, device=device)
     act_buf = torch.zeros(t, n, act_dim, device=device)
     logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(t, n, device=device) for _ in range(4))
-    recent_returns, recent_lengths = torch.zeros(0, device=device), torch.zeros(0, device=device)
+    mean_return = mean_length = math.nan  # over the episodes that finished in the last iteration
 
-    obs, _ = env.reset(seed=args.seed)
+    obs, _ = env.reset(seed=args.seed)  # the first reset and step compile (or load from JAX's cache)
     print(f"[{time.perf_counter() - START:6.1f} s] {args.env}: {n} envs on {device}, obs {obs_dim}, actions {act_dim}",
           flush=True)
-    for iteration in range(1, args.iterations + 1):
+    for iteration in itertools.count(1):
         # -- collect: the env's tensors feed the network directly ---------------------------
         with torch.no_grad():
+            finished_count, return_sum, length_sum = (torch.zeros((), device=device) for _ in range(3))
             for step in range(t):
                 dist = agent.dist(obs)
                 action = dist.sample()
@@ -152,9 +179,11 @@ def main(argv=None) -> None:
                 cut = truncated & ~terminated & ~infos["sim_unstable"]  # (a physics reset's final_obs is zeros)
                 rew_buf[step] = reward * args.reward_scale + args.gamma * cut * agent.value(infos["final_obs"])
                 done_buf[step] = (terminated | truncated).float()
-                finished = infos["_episode"]  # kept on the device: no host sync per step
-                recent_returns = torch.cat([recent_returns, infos["episode"]["r"][finished]])[-1000:]
-                recent_lengths = torch.cat([recent_lengths, infos["episode"]["l"][finished].float()])[-1000:]
+                # sums, not a list of finished episodes: picking those out would wait for the GPU
+                finished = infos["_episode"].float()
+                finished_count += finished.sum()
+                return_sum += (infos["episode"]["r"] * finished).sum()
+                length_sum += (infos["episode"]["l"] * finished).sum()
             # -- advantages (GAE) ----------------------------------------------------------------
             advantages = torch.zeros_like(rew_buf)
             next_value, last = agent.value(obs), torch.zeros(n, device=device)
@@ -179,7 +208,7 @@ def main(argv=None) -> None:
                 policy_loss = -torch.min(ratio * adv, ratio.clamp(1 - args.clip, 1 + args.clip) * adv).mean()
                 value_loss = 0.5 * ((agent.value(b_obs[idx]) - b_ret[idx]) ** 2).mean()
                 loss = policy_loss + args.value_coef * value_loss - args.entropy_coef * dist.entropy().sum(-1).mean()
-                optimizer.zero_grad(set_to_none=True)
+                agent.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                 optimizer.step()
@@ -187,14 +216,18 @@ def main(argv=None) -> None:
 
         # -- progress ----------------------------------------------------------------------------
         elapsed = time.perf_counter() - START
-        mean_return = recent_returns[-256:].mean().item() if recent_returns.numel() else math.nan
-        mean_length = recent_lengths[-256:].mean().item() if recent_lengths.numel() else math.nan
+        count, total_return, total_length = torch.stack([finished_count, return_sum, length_sum]).tolist()
+        if count:  # else keep the last iteration's means
+            mean_return, mean_length = total_return / count, total_length / count
+        # task-wide metrics the env reports as scalars, e.g. the hand's consecutive_successes
+        metrics = "".join(f" | {key} {value.item():.3g}" for key, value in infos.items()
+                          if isinstance(value, torch.Tensor) and value.ndim == 0)
         print(f"it {iteration:>5} | {iteration * t * n:>12,} env steps | return {mean_return:9.2f} | "
-              f"length {mean_length:6.1f} | {elapsed:7.1f} s", flush=True)
+              f"length {mean_length:6.1f}{metrics} | {elapsed:7.1f} s", flush=True)
         if args.target_return is not None and mean_return >= args.target_return:
             print(f"mean return {mean_return:.2f} >= {args.target_return:g} at {elapsed:.1f} s", flush=True)
             break
-        if args.max_time is not None and elapsed >= args.max_time:
+        if (args.max_time is not None and elapsed >= args.max_time) or iteration >= args.iterations:
             break
 
     policy = torch.jit.script(agent.cpu().eval())

@@ -43,3 +43,22 @@ def test_bad_options_are_refused_by_name(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         _ppo_module().parse_args(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_its_adam_takes_the_same_steps_as_torch_optim_adam():
+    """ppo.py's Adam (torch's functional update without torch.optim.Optimizer) gives the same
+    parameters as torch.optim.Adam after a few steps on the same gradients."""
+    torch.manual_seed(0)
+    ours, reference = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    reference.load_state_dict(ours.state_dict())
+    initial = ours.weight.detach().clone()
+    optimizers = (_ppo_module().Adam(ours.parameters(), lr=0.1, eps=1e-5),
+                  torch.optim.Adam(reference.parameters(), lr=0.1, eps=1e-5))
+    for _ in range(5):
+        x = torch.randn(8, 3)
+        for model, optimizer in zip((ours, reference), optimizers):
+            model.zero_grad()
+            (model(x) ** 2).sum().backward()
+            optimizer.step()
+    assert (ours.weight - initial).abs().max() > 0.1  # it moved (Adam steps are about lr each)
+    torch.testing.assert_close(ours.state_dict(), reference.state_dict())
