@@ -45,6 +45,7 @@ def test_sdist_ships_what_its_tests_import(tmp_path):
     wanted = {"LICENSE", "README.md", "pyproject.toml", "examples/train.py",
               "docs/getting_started.md", "assets/cartpole.xml", "wrappers/__init__.py"}
     wanted |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.py")}  # conftest, allegro_urdf
+    wanted.add("tests/data/gpu_images.npz")  # the GPU's images the CPU renderer is checked against
     assert wanted <= names, sorted(wanted - names)
     assert not {n for n in names if "__pycache__" in n or n.endswith("MUJOCO_LOG.TXT")}
 

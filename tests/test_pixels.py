@@ -1,7 +1,8 @@
 """Pixel observations rendered by MuJoCo Warp's ray tracer, here on the CPU (Warp's CPU backend):
 images as observations in every autoreset mode, the finished episodes' last images, kept images
-left alone, depth, a task written outside the package, and images that match MuJoCo's own
-renderer. The GPU's images against the CPU's: tests/test_gpu.py."""
+left alone, depth, a task written outside the package, images that match MuJoCo's own renderer,
+and images that match those the GPU drew (recorded in tests/data/gpu_images.npz by
+tests/gpu_images.py; tests/test_gpu.py checks that the GPU still draws them)."""
 
 import gymnasium as gym
 import numpy as np
@@ -12,6 +13,7 @@ pytest.importorskip("warp", reason="pixel observations need MuJoCo Warp (the 'wa
 
 from conftest import EXAMPLE_ENV_ID  # noqa: E402
 from gpu_envs.pixel_camera import CAMERA_NAME, add_camera  # noqa: E402
+from gpu_images import RECORDED, SCENES, reset_images  # noqa: E402
 from gpu_envs.render import GridScene, OffscreenRenderer, RenderConfig, gl_unavailable  # noqa: E402
 
 N, W, H = 3, 24, 16
@@ -107,6 +109,15 @@ def test_a_task_written_outside_the_package_gets_pixels_without_new_code():
 
 
 GL_MISSING = gl_unavailable()
+
+
+@pytest.mark.parametrize("env_id", SCENES)
+def test_cpu_images_match_the_images_the_gpu_drew(env_id):
+    """The same states drawn by Warp's CPU backend and, recorded, by the GPU: at most 0.5 grey
+    levels apart on average, and hardly a pixel (0.1 %) more than 16 apart (float rounding moves
+    an edge by a pixel at most)."""
+    difference = abs(reset_images(env_id, "cpu", "jax").astype(int) - np.load(RECORDED)[env_id])
+    assert difference.mean() < 0.5 and (difference > 16).mean() < 0.001
 
 
 @pytest.mark.skipif(GL_MISSING is not None, reason=f"no OpenGL context here: {GL_MISSING}")
