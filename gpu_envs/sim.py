@@ -19,6 +19,7 @@ from typing import NamedTuple
 import jax
 import mujoco
 
+from gpu_envs._checks import is_positive_int
 from gpu_envs.kernel_pack import seed_warp_kernel_cache
 
 # mujoco.mjx prints "Failed to import warp" on stdout when MuJoCo Warp is absent; that is the
@@ -199,6 +200,22 @@ def _max_contacts(mj_model: mujoco.MjModel) -> int:
     return int(mjx.make_data(mj_model, device=cpu, impl="jax").contact.dist.shape[0])
 
 
+def warp_buffer_sizes(mj_model: mujoco.MjModel, num_envs: int, contacts_per_env: int | None = None) -> tuple[int, int]:
+    """MuJoCo Warp's (naconmax, njmax) for `num_envs` envs of `mj_model` stepped together.
+
+    naconmax is one contact pool shared by all envs: `num_envs * contacts_per_env`. njmax is the
+    constraint rows of one env: 4 per contact (pyramidal friction cones of condim 3) and 2 per
+    joint (limits). contacts_per_env None (or more than the scene can make) takes every contact
+    the scene can make, as MJX's JAX backend reserves, so that none is ever dropped; a task whose
+    envs touch far fewer sets a budget, and the solver's kernels, which run over the whole
+    buffers, get faster.
+    """
+    per_env = _max_contacts(mj_model)
+    if contacts_per_env is not None:
+        per_env = min(per_env, contacts_per_env)
+    return max(1, num_envs * per_env), max(1, 4 * per_env + 2 * mj_model.njnt)
+
+
 class PhysicsState(NamedTuple):
     """The part of one env's `mjx.Data` that carries from one physics step to the next.
 
@@ -225,9 +242,12 @@ class Simulation:
     """
 
     def __init__(self, mj_model: mujoco.MjModel, substeps: int, backend: str = "jax",
-                 device: str | jax.Device | None = None):
+                 device: str | jax.Device | None = None, contacts_per_env: int | None = None):
         if substeps < 1:
             raise ValueError(f"substeps must be >= 1 (got {substeps})")
+        if contacts_per_env is not None and not is_positive_int(contacts_per_env):
+            raise ValueError(f"contacts_per_env must be a positive int or None (got {contacts_per_env!r})")
+        self.contacts_per_env = contacts_per_env
         self.device = resolve_device(device)
         backend = resolve_backend(backend, self.device)
         check_backend(backend, self.device)
@@ -247,16 +267,15 @@ class Simulation:
         """Size the contact and constraint buffers for `num_envs` envs stepped together.
 
         MuJoCo Warp keeps one contact buffer for all envs (naconmax), so the vector env calls
-        this with its env count; it is sized for every contact the scene can make, as many as
-        MJX's JAX backend reserves per env, so no contact is ever dropped.
+        this with its env count; sizes from `warp_buffer_sizes` with this simulation's
+        `contacts_per_env`. (MJX's JAX backend reserves every contact per env by itself.)
         """
         with jax.default_device(self.device):
             if self.backend == "warp":
-                per_env = _max_contacts(self.mj_model)
-                rows = 4 * per_env + 2 * self.mj_model.njnt  # pyramidal cones: <= 2(condim-1) rows
+                naconmax, njmax = warp_buffer_sizes(self.mj_model, num_envs, self.contacts_per_env)
                 # with impl="warp", make_data takes the host MjModel, not the MJX model
                 self._template = mjx.make_data(self.mj_model, device=self.device, impl="warp",
-                                               naconmax=max(1, num_envs * per_env), njmax=max(1, rows))
+                                               naconmax=naconmax, njmax=njmax)
             else:
                 self._template = mjx.make_data(self.model, device=self.device, impl="jax")
 

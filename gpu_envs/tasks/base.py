@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import mujoco
 
+from .._checks import is_positive_int
 from ..camera import CameraDefaults
 from ..sim import PhysicsState, Simulation, load_model, resolve_asset
 from .config import TaskConfig
@@ -63,6 +64,11 @@ class Task:
             `clip_observations`, where the config has it, bounds the observation space.
         camera: how `render()` frames one env (default: the whole model, from MuJoCo's statistics).
         metric_units: the units training progress lines show after the metrics (default: none).
+        contacts_per_env: on MuJoCo Warp, the contacts and constraint rows reserved per env
+            (`gpu_envs.sim.warp_buffer_sizes`). None (the default) reserves every contact the
+            scene can make, so none is ever dropped; a task whose envs touch far fewer at once
+            (measure it) sets a budget and its step gets faster. A step that needs more than the
+            budget drops contacts and MuJoCo Warp prints an overflow warning.
 
     Supplied here (override where a task needs otherwise): `sim` (the `Simulation`), `config`,
     `obs_dim` (from `observe`'s output shape), `action_dim` (the model's actuator count), `dt`,
@@ -73,6 +79,7 @@ class Task:
     Config: ClassVar[type[TaskConfig]] = TaskConfig
     camera: ClassVar[CameraDefaults | None] = None
     metric_units: ClassVar[dict[str, str]] = {}  # display units of the metrics, e.g. {"mean_forward_speed": "m/s"}
+    contacts_per_env: ClassVar[int | None] = None
 
     def __init__(self, config: TaskConfig | None = None, *, backend: str = "jax", device=None):
         if config is None:
@@ -81,7 +88,8 @@ class Task:
             raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__} as config "
                             f"(got {type(config).__name__})")
         self.config = config
-        self.sim = Simulation(self.load_model(), config.substeps, backend=backend, device=device)
+        self.sim = Simulation(self.load_model(), config.substeps, backend=backend, device=device,
+                              contacts_per_env=type(self).contacts_per_env)
         if type(self).camera is None:
             self.camera = CameraDefaults.framing(self.sim.mj_model)
 
@@ -113,6 +121,9 @@ class Task:
         missing = [name for name in ("reset", "observe", "step") if getattr(cls, name) is getattr(Task, name)]
         if missing:
             raise TypeError(f"{cls.__name__} must define {missing}")
+        if cls.contacts_per_env is not None and not is_positive_int(cls.contacts_per_env):
+            raise TypeError(f"{cls.__name__}.contacts_per_env must be a positive int, or None to reserve every "
+                            f"contact the scene can make (got {cls.contacts_per_env!r})")
 
     # -- written by each task ----------------------------------------------------------------
 
