@@ -157,9 +157,10 @@ def main(argv=None) -> None:
     agent = Agent(obs_dim, act_dim, args.hidden).to(device)
     optimizer = Adam(agent.parameters(), lr=args.lr, eps=1e-5)
 
-    obs_buf = torch.zeros(t, n, obs_dim, device=device)
+    obs_buf, final_buf = torch.zeros(t, n, obs_dim, device=device), torch.zeros(t, n, obs_dim, device=device)
     act_buf = torch.zeros(t, n, act_dim, device=device)
-    logp_buf, rew_buf, done_buf, val_buf = (torch.zeros(t, n, device=device) for _ in range(4))
+    rew_buf, done_buf = torch.zeros(t, n, device=device), torch.zeros(t, n, device=device)
+    cut_buf = torch.zeros(t, n, dtype=torch.bool, device=device)
     mean_return = mean_length = math.nan  # over the episodes that finished in the last iteration
 
     obs, _ = env.reset(seed=args.seed)  # the first reset and step compile (or load from JAX's cache)
@@ -170,20 +171,23 @@ def main(argv=None) -> None:
         with torch.no_grad():
             finished_count, return_sum, length_sum = (torch.zeros((), device=device) for _ in range(3))
             for step in range(t):
-                dist = agent.dist(obs)
-                action = dist.sample()
+                action = agent.dist(obs).sample()
                 obs_buf[step], act_buf[step] = obs, action
-                logp_buf[step], val_buf[step] = dist.log_prob(action).sum(-1), agent.value(obs)
                 obs, reward, terminated, truncated, infos = env.step(action.clamp(-1.0, 1.0))
+                rew_buf[step] = reward * args.reward_scale
                 # a time limit is not a failure: bootstrap from the finished episode's last obs
-                cut = truncated & ~terminated & ~infos["sim_unstable"]  # (a physics reset's final_obs is zeros)
-                rew_buf[step] = reward * args.reward_scale + args.gamma * cut * agent.value(infos["final_obs"])
+                cut_buf[step] = truncated & ~terminated & ~infos["sim_unstable"]  # (a physics reset's final_obs is zeros)
+                final_buf[step] = infos["final_obs"]
                 done_buf[step] = (terminated | truncated).float()
                 # sums, not a list of finished episodes: picking those out would wait for the GPU
                 finished = infos["_episode"].float()
                 finished_count += finished.sum()
                 return_sum += (infos["episode"]["r"] * finished).sum()
                 length_sum += (infos["episode"]["l"] * finished).sum()
+            # -- the networks over the whole rollout at once: a few large calls, not 3 small ones a step
+            val_buf = agent.value(obs_buf)
+            logp_buf = agent.dist(obs_buf).log_prob(act_buf).sum(-1)
+            rew_buf += args.gamma * cut_buf * agent.value(final_buf)
             # -- advantages (GAE) ----------------------------------------------------------------
             advantages = torch.zeros_like(rew_buf)
             next_value, last = agent.value(obs), torch.zeros(n, device=device)
