@@ -12,7 +12,8 @@ are bootstrapped from the value of their last observation, which the env hands o
 `infos["final_obs"]` (it has already reset those envs inside the step: gymnasium's SAME_STEP
 autoreset); episodes that ended by failure are not. Observations are normalised by running
 statistics and rewards scaled by `--reward-scale`. One progress line per iteration (the mean
-return and length of the episodes that finished in it, and the task-wide metrics the env reports);
+return and length of the episodes that finished in it, or the last such means if none did, and
+the task-wide metrics the env reports);
 the run stops at `--target-return`, `--max-time` seconds or `--iterations`, and saves the policy
 as TorchScript (observations in, mean actions out, normalisation included).
 """

@@ -204,16 +204,23 @@ def warp_buffer_sizes(mj_model: mujoco.MjModel, num_envs: int, contacts_per_env:
     """MuJoCo Warp's (naconmax, njmax) for `num_envs` envs of `mj_model` stepped together.
 
     naconmax is one contact pool shared by all envs: `num_envs * contacts_per_env`. njmax is the
-    constraint rows of one env: 4 per contact (pyramidal friction cones of condim 3) and 2 per
-    joint (limits). contacts_per_env None (or more than the scene can make) takes every contact
-    the scene can make, as MJX's JAX backend reserves, so that none is ever dropped; a task whose
-    envs touch far fewer sets a budget, and the solver's kernels, which run over the whole
-    buffers, get faster.
+    constraint rows of one env, bounded from the model: each contact's rows (2 (condim - 1) with
+    pyramidal friction cones, condim with elliptic ones, at the scene's largest condim), 2 per
+    joint and per tendon (limits, friction loss), 1 per dof with friction loss and 6 per equality
+    constraint (a weld's). contacts_per_env None (or more than the scene can make) takes every
+    contact the scene can make, as MJX's JAX backend reserves, so that none is ever dropped; a
+    task whose envs touch far fewer sets a budget, and the solver's kernels, which run over the
+    whole buffers, get faster.
     """
     per_env = _max_contacts(mj_model)
     if contacts_per_env is not None:
         per_env = min(per_env, contacts_per_env)
-    return max(1, num_envs * per_env), max(1, 4 * per_env + 2 * mj_model.njnt)
+    condim = max([1, *mj_model.geom_condim.tolist(), *mj_model.pair_dim.tolist()])
+    elliptic = mj_model.opt.cone == mujoco.mjtCone.mjCONE_ELLIPTIC
+    rows_per_contact = condim if elliptic else max(1, 2 * (condim - 1))
+    other_rows = (2 * (mj_model.njnt + mj_model.ntendon) + int((mj_model.dof_frictionloss > 0).sum())
+                  + 6 * mj_model.neq)
+    return max(1, num_envs * per_env), max(1, rows_per_contact * per_env + other_rows)
 
 
 class PhysicsState(NamedTuple):

@@ -29,6 +29,26 @@ def test_a_budget_above_what_the_scene_can_make_reserves_what_it_can(humanoid_mo
     assert warp_buffer_sizes(humanoid_model, 8, 10_000) == warp_buffer_sizes(humanoid_model, 8)
 
 
+SCENE = """<mujoco><option cone="{cone}"/><default><geom condim="{condim}"/></default>
+  <worldbody><geom type="plane" size="1 1 .1"/>
+  <body name="a" pos="0 0 .1"><freejoint/><geom type="sphere" size=".05"/></body>
+  <body name="b" pos=".2 0 .1"><freejoint/><geom type="sphere" size=".05"/></body></worldbody>
+  <equality><weld body1="a" body2="b"/></equality></mujoco>"""
+
+
+@pytest.mark.parametrize("condim, cone, rows_per_contact", [(3, "pyramidal", 4), (6, "pyramidal", 10),
+                                                            (6, "elliptic", 6), (1, "pyramidal", 1)])
+def test_rows_follow_the_largest_condim_the_cone_and_the_equality_constraints(condim, cone, rows_per_contact):
+    model = mujoco.MjModel.from_xml_string(SCENE.format(condim=condim, cone=cone))
+    contacts = _max_contacts(model)
+    assert contacts >= 2 and model.neq == 1
+    assert warp_buffer_sizes(model, 3) == (3 * contacts, rows_per_contact * contacts + 2 * model.njnt + 6)
+
+
+def test_the_humanoid_task_hands_its_budget_to_its_simulation():
+    assert HumanoidTask(device="cpu").sim.contacts_per_env == 16
+
+
 def test_the_humanoid_s_envs_stay_within_its_contact_budget(humanoid_model):
     """MuJoCo's own step, random actions held for 10 steps, 20 episodes of 600 steps (they fall
     and lie on the ground): no step needs more contacts than the budget or more constraint rows

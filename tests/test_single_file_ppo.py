@@ -3,6 +3,7 @@ line per iteration, stops at its target return and saves a TorchScript policy th
 observations to actions in [-1, 1]; bad options are refused by name."""
 
 import importlib.util
+import math
 import re
 
 import pytest
@@ -32,6 +33,20 @@ def test_it_learns_cartpole_stops_at_its_target_and_saves_a_torchscript_policy(t
     policy = torch.jit.load(str(tmp_path / "policy.pt"))
     actions = policy(torch.randn(5, 4) * 3)
     assert actions.shape == (5, 1) and bool((actions.abs() <= 1).all())
+
+
+def test_iterations_default_to_1000_and_are_unlimited_under_max_time():
+    module = _ppo_module()
+    assert module.parse_args([]).iterations == 1000
+    assert module.parse_args(["--max-time", "5"]).iterations == math.inf
+    assert module.parse_args(["--max-time", "5", "--iterations", "7"]).iterations == 7
+
+
+def test_a_run_stops_after_its_iterations(tmp_path, capsys):
+    _ppo_module().main(["--device", "cpu", "--num-envs", "8", "--steps", "4", "--iterations", "2",
+                        "--target-return", "1e9", "--out", str(tmp_path / "policy.pt")])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("it ")]
+    assert [line.split("|")[0].strip() for line in lines] == ["it     1", "it     2"]
 
 
 @pytest.mark.parametrize("args, message", [

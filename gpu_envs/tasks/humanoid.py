@@ -85,9 +85,10 @@ class HumanoidTask(locomotion.LocomotionTask):
     # seen from the side (-y) and a little above, following each humanoid's torso over the ground
     camera = CameraDefaults(spacing=(4.0, 4.0), lookat=(0.0, 0.0, 1.0), distance=4.0, azimuth=90.0, elevation=-15.0,
                             track="torso")
-    # At most 13 contacts and 44 constraint rows were seen in an env (MuJoCo, random actions,
-    # falls included; tests/test_contact_budget.py), 2.4 contacts on average, against the 177
-    # the scene could make: 16 per env keeps a wide margin and speeds the step (docs/envs/humanoid.md).
+    # At most 13 contacts and 44 constraint rows were seen in an env in 300,000 MuJoCo steps of
+    # random actions, falls included (2.4 contacts on average), against the 177 the scene could
+    # make: 16 per env keeps a margin and speeds the step (docs/envs/humanoid.md, "Speed";
+    # tests/test_contact_budget.py repeats a shorter rollout against it).
     contacts_per_env = 16
 
     def __init__(self, config: HumanoidConfig | None = None, *, backend: str = "jax", device=None):
