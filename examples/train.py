@@ -63,17 +63,22 @@ def main(cfg: DictConfig) -> None:
     # two imports at once only take turns on the GIL.
     import gpu_envs  # noqa: F401
     from gpu_envs.train.env import make_env
+    from gpu_envs.train.library_import import ast_parsing_is_thread_safe
 
     loaded = {}
     importer = threading.Thread(target=lambda: loaded.setdefault("trainer", load_trainer(library)), daemon=True)
-    importer.start()
+    if ast_parsing_is_thread_safe():
+        importer.start()
+    else:  # this Python's ast.parse is not thread-safe (see there): import first, in this thread
+        importer.run()
     with open_run(cfg, START, ranks) as run:
         if ranks.is_main and run.directory:
             say(f"writing to {run.directory}", START)
         env = make_env(cfg, run)
         if importer.is_alive() and ranks.is_main:
             say(f"waiting for {library} to finish importing", START)
-        importer.join()
+        if importer.ident is not None:
+            importer.join()
         trainer = loaded.get("trainer") or load_trainer(library)  # again, to raise the import's error here
         if ranks.is_main:
             say(f"{library} imported; setting up {'the replay' if cfg.test else 'training'}", START)

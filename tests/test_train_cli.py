@@ -314,6 +314,15 @@ def test_compile_on_first_call_defers_only_this_threads_function_compiles(monkey
     assert calls[1:] == [(abs, {"mode": "max-autotune"}), (len, {"mode": "default"})]  # compiled at first call
 
 
+@pytest.mark.parametrize("version, safe", [((3, 10, 14), True), ((3, 11, 7), False), ((3, 11, 8), True),
+                                            ((3, 12, 1), False), ((3, 12, 2), True), ((3, 13, 0), True)])
+def test_the_library_is_imported_beside_the_env_only_where_ast_parsing_is_thread_safe(version, safe):
+    """CPython 3.11.0-3.11.7 and 3.12.0-3.12.1 can fail two threads' ast.parse (gh-106905)."""
+    from gpu_envs.train.library_import import ast_parsing_is_thread_safe
+
+    assert ast_parsing_is_thread_safe(version) is safe
+
+
 def test_environ_without_hides_a_variable_and_puts_it_back(monkeypatch):
     from gpu_envs.train.library_import import environ_without
 

@@ -31,6 +31,19 @@ _MODULES = {
 }
 
 
+def ast_parsing_is_thread_safe(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> bool:
+    """Whether two threads of this CPython may parse source into ASTs (`ast.parse`) at once.
+
+    CPython 3.11.0-3.11.7 and 3.12.0-3.12.1 keep one recursion counter for every thread's AST
+    construction (CPython issue gh-106905, fixed in 3.11.8 and 3.12.2): when the garbage collector
+    switches threads in the middle of one, either can fail with "SystemError: AST constructor
+    recursion depth mismatch". Warp parses kernel sources while a pixel or MuJoCo Warp env
+    compiles, and torch parses sources while the RL libraries import.
+    """
+    version = tuple(version[:3])
+    return not ((3, 11) <= version < (3, 11, 8) or (3, 12) <= version < (3, 12, 2))
+
+
 def import_library(library: str) -> None:
     """Import the modules of `library` ("rl_games", "skrl", "sb3" or "rsl_rl") that its trainer needs first."""
     modules = _MODULES[library]
