@@ -13,9 +13,9 @@ are bootstrapped from the value of their last observation, which the env hands o
 autoreset); episodes that ended by failure are not. Observations are normalised by running
 statistics and rewards scaled by `--reward-scale`. One progress line per iteration (the mean
 return and length of the episodes that finished in it, or the last such means if none did, and
-the task-wide metrics the env reports);
-the run stops at `--target-return`, `--max-time` seconds or `--iterations`, and saves the policy
-as TorchScript (observations in, mean actions out, normalisation included).
+the task-wide metrics the env reports); the run stops at `--target-return`, `--max-time` seconds
+or `--iterations`, and saves the policy as TorchScript (observations in, mean actions out,
+normalisation included).
 """
 
 from __future__ import annotations
@@ -142,9 +142,9 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        adam(self.params, [p.grad for p in self.params], self.exp_avg, self.exp_avg_sq, [],
-                              self.steps, foreach=True, amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr,
-                              weight_decay=0.0, eps=self.eps, maximize=False)
+        adam(self.params, [p.grad for p in self.params], self.exp_avg, self.exp_avg_sq, [], self.steps,
+             foreach=True, amsgrad=False, beta1=0.9, beta2=0.999, lr=self.lr, weight_decay=0.0, eps=self.eps,
+             maximize=False)
 
 
 def main(argv=None) -> None:

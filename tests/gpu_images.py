@@ -33,6 +33,13 @@ def reset_images(env_id: str, device: str, backend: str) -> np.ndarray:
         env.close()
 
 
+def difference_from_recorded(env_id: str, device: str, backend: str) -> tuple[float, float]:
+    """`env_id`'s reset images drawn now on `device` against the recorded GPU images: (mean
+    absolute difference in grey levels, fraction of pixel channels more than 16 apart)."""
+    difference = abs(reset_images(env_id, device, backend).astype(int) - np.load(RECORDED)[env_id])
+    return float(difference.mean()), float((difference > 16).mean())
+
+
 def record(path: Path = RECORDED) -> None:
     """Render every scene on the GPU and write them to `path` (one array per env id)."""
     images = {env_id: reset_images(env_id, "cuda", backend) for env_id, backend in SCENES.items()}
