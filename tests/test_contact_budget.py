@@ -6,7 +6,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from gpu_envs.sim import _max_contacts, resolve_asset, warp_buffer_sizes
+from gpu_envs.sim import Simulation, _max_contacts, resolve_asset, warp_buffer_sizes
 from gpu_envs.tasks.base import Task
 from gpu_envs.tasks.humanoid import HumanoidTask, load_humanoid
 
@@ -74,3 +74,9 @@ def test_a_task_s_contact_budget_must_be_a_positive_int():
     with pytest.raises(TypeError, match=r"BadBudget.contacts_per_env must be a positive int, or None .*\(got 0\)"):
         broken.check_definition()
     assert Task.contacts_per_env is None  # the default: every contact
+
+
+@pytest.mark.parametrize("budget", [0, -3, 2.5, True])
+def test_a_simulation_refuses_a_budget_that_is_not_a_positive_int(humanoid_model, budget):
+    with pytest.raises(ValueError, match=rf"contacts_per_env must be a positive int or None \(got {budget!r}\)"):
+        Simulation(humanoid_model, 1, device="cpu", contacts_per_env=budget)
