@@ -316,10 +316,11 @@ class Simulation:
         """
         model = self.model if model is None else model
         data = self.data(state).replace(ctrl=ctrl)
-        # On a GPU, short loops are unrolled into one straight program (no loop between kernel
-        # launches); on the CPU, where compiling is the larger cost, one loop body compiles in
-        # about half the time.
-        if self.substeps <= 4 and self.device.platform != "cpu":
+        # MuJoCo Warp's steps on a GPU are unrolled into one straight program (no loop between
+        # their kernel launches; they compile no slower). MJX's JAX steps run in a loop: one
+        # loop body compiles in about two thirds of the time and steps as fast
+        # (docs/benchmarks.md, "Substeps").
+        if self.substeps <= 4 and self.backend == "warp" and self.device.platform != "cpu":
             for _ in range(self.substeps):
                 data = mjx.step(model, data)
         else:
