@@ -23,6 +23,7 @@ from gymnasium.utils import seeding as gym_seeding
 from gymnasium.vector import AutoresetMode
 
 from . import memory, packing
+from .compile_ahead import CompileAhead, step_arguments
 from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
@@ -50,6 +51,19 @@ def parse_autoreset_mode(mode) -> AutoresetMode:
 _NO_VIEWER = object()  # render_mode="human" where no window could be opened
 
 
+def check_compile_ahead(compile_ahead, backend: str, obs_mode: str, device: jax.Device) -> bool:
+    """Whether an env compiles its step ahead (GpuVectorEnv's `compile_ahead`), or ValueError."""
+    if compile_ahead is not None and not isinstance(compile_ahead, bool):
+        raise ValueError(f"compile_ahead must be True, False or None (got {compile_ahead!r})")
+    possible = backend == "jax" and obs_mode == "state"
+    if compile_ahead and not possible:
+        # MuJoCo Warp and the pixel renderer build Warp kernels by parsing Python source, which
+        # CPython 3.11.0-3.11.7 and 3.12.0-3.12.1 cannot do on two threads at once (gh-106905)
+        raise ValueError(f"compile_ahead=True needs backend='jax' and obs_mode='state' "
+                         f"(got backend={backend!r}, obs_mode={obs_mode!r})")
+    return possible and (compile_ahead if compile_ahead is not None else device.platform == "gpu")
+
+
 class GpuVectorEnv(gym.vector.VectorEnv):
     """N copies of a task stepped together by one compiled XLA program per `step`.
 
@@ -72,6 +86,11 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         image_size: the pixel modes' image, an int (square) or (width, height); default 64.
         frame_stack: the pixel modes' observation holds the last `frame_stack` images,
             concatenated on the channels, oldest first (default 1: the newest image alone).
+        compile_ahead: compile `step` on a background thread from construction on, while the
+            caller builds its learner and resets (`gpu_envs.compile_ahead`); the first `step()`
+            waits for it. Needs the JAX backend and obs_mode="state". None (default): on for
+            such envs on a GPU, off on the CPU (where it would compete with the caller for
+            cores, and compile steps that tests never take).
 
     An env holds device buffers that each step donates, so it cannot be copied or pickled
     (`copy.copy`, `copy.deepcopy` and `pickle` raise TypeError): make a second env instead.
@@ -81,7 +100,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, task: Task, num_envs: int, *, output: str = "torch", render_mode: str | None = None,
                  render_config=None, autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state",
-                 image_size=None, frame_stack: int = 1):
+                 image_size=None, frame_stack: int = 1, compile_ahead: bool | None = None):
         if not is_positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive int (got {num_envs!r})")
         if output not in OUTPUTS:
@@ -90,6 +109,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"render_mode {render_mode!r} is not supported; available: {self.metadata['render_modes']}")
         self.render_config = RenderConfig.build(render_config)
         image, frame_stack = check_pixel_options(obs_mode, image_size, frame_stack)
+        ahead = check_compile_ahead(compile_ahead, task.sim.backend, obs_mode, task.sim.device)
         self.obs_mode = obs_mode
         if image is not None:  # before the host's copies below: the device's limit is the usual one
             require_images_fit(task.sim.device, num_envs, obs_mode, *image, frame_stack=frame_stack)
@@ -146,6 +166,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._key = None
         self._fits_checked = set()  # programs whose memory need was checked before their first run
         self._scans = {}  # step_in_jit's compiled scans, by step count
+        self._compile_ahead = CompileAhead(self._compile_step) if ahead else None  # last: it reads the above
 
     # -- gymnasium API ---------------------------------------------------------------------
 
@@ -228,8 +249,11 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             raise RuntimeError("call reset() before step()")
         # output="jax" returns before the step has run: the step must not read the caller's buffer
         action = action_to_jax(actions, self._action_shape, self.jax_device, private=self.output == "jax")
+        if self._compile_ahead is not None:  # it may set self._fields: read them only after it
+            self._compile_ahead.wait()
+            self._compile_ahead = None
         if self.output == "torch" and self._fields is None:
-            self._fields = self._packed_layout(action)
+            self._fields = self._packed_layout(self._state, action)
         self._require_fits(self._step_fn, (self._state, action), "step")
         self._state, out = self._step_fn(self._state, action)
         if self.render_mode == "human":  # gymnasium's convention: the window follows every step
@@ -437,11 +461,19 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         state, out = self._batched.step(state, action)
         return state, self._flatten(out)
 
-    def _packed_layout(self, action) -> list[packing.Field]:
-        """The packed output buffer's layout, from the shapes the step gives `self._state` and
-        `action`. (Traced through the jitted flat step, whose trace `_packed_step` then reuses.)"""
-        _, shapes = self._flat_step_fn.eval_shape(self._state, action)
+    def _packed_layout(self, state, action) -> list[packing.Field]:
+        """The packed output buffer's layout, from the shapes the step gives `state` and `action`
+        (arrays or their shapes). (Traced through the jitted flat step, whose trace `_packed_step`
+        then reuses.)"""
+        _, shapes = self._flat_step_fn.eval_shape(state, action)
         return packing.layout(shapes)
+
+    def _compile_step(self) -> None:
+        """Compile the step for the arguments its first call will have (on CompileAhead's thread)."""
+        state, action = step_arguments(self._reset_fn, self.num_envs, self.task.action_dim, self.jax_device)
+        if self.output == "torch":
+            self._fields = self._packed_layout(state, action)
+        self._step_fn.lower(state, action).compile()
 
     def _packed_step(self, state, action):
         """The step with its outputs packed into one buffer laid out as `self._fields`."""

@@ -3,6 +3,7 @@
 import gymnasium as gym
 import pytest
 import torch
+from compile_events import traced_or_lowered
 from gpu_images import SCENES, difference_from_recorded
 
 import gpu_envs.vector_env
@@ -50,6 +51,19 @@ def test_kept_cuda_tensors_survive_later_steps(gpu_cartpole):
         gpu_cartpole.step(-torch.ones(1024, 1, device="cuda"))
     torch.cuda.synchronize()
     assert torch.equal(kept, copy)
+
+
+def test_a_gpu_cartpole_compiles_its_step_before_the_first_step():
+    env = gym.make_vec("GpuCartpole-v0", num_envs=512, device="cuda")  # compile_ahead's default
+    ahead = env.unwrapped._compile_ahead
+    assert ahead is not None
+    ahead.wait()
+    assert ahead.error is None
+    env.reset(seed=0)
+    with traced_or_lowered() as seen:
+        env.step(torch.zeros(512, 1, device="cuda"))
+    assert not [name for name in seen if "step" in name], seen
+    env.close()
 
 
 @pytest.mark.parametrize("env_id", SCENES)

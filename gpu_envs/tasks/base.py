@@ -33,7 +33,7 @@ REQUIRED_CONFIG_FIELDS = ("max_episode_steps", "substeps")
 # The vector env's own keyword arguments (registry.make_vector_env's), and with gymnasium.make_vec's
 # the names a config field may not have: a field of one of these names could never be set
 VECTOR_ENV_KEYWORDS = ("num_envs", "device", "backend", "output", "render_mode", "render_config", "autoreset_mode",
-                       "obs_mode", "image_size", "frame_stack")
+                       "obs_mode", "image_size", "frame_stack", "compile_ahead")
 RESERVED_CONFIG_NAMES = ("id", *VECTOR_ENV_KEYWORDS, "vectorization_mode", "vector_kwargs", "wrappers")
 
 

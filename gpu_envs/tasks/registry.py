@@ -7,7 +7,8 @@
     envs = gymnasium.make_vec("MyReacher-v0", num_envs=4096, device="cuda", target_radius=0.2)
 
 Keyword arguments of `make_vec` other than the vector env's own (`device`, `backend`, `output`,
-`render_mode`, `render_config`, `autoreset_mode`) set fields of the task's config.
+`render_mode`, `render_config`, `autoreset_mode`, `obs_mode`, `image_size`, `frame_stack`,
+`compile_ahead`) set fields of the task's config.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def env_ids() -> tuple[str, ...]:
 def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str | None = None,
                     output: str = "torch", render_mode=None, render_config=None,
                     autoreset_mode=AutoresetMode.SAME_STEP, obs_mode: str = "state", image_size=None,
-                    frame_stack: int = 1, **params):
+                    frame_stack: int = 1, compile_ahead: bool | None = None, **params):
     """The vector env of the registered task `env_id` (what `gymnasium.make_vec` calls):
     `num_envs` envs on `device`, the task's config fields set from `params`."""
     from ..pixels import check_pixel_options, require_warp
@@ -153,7 +154,7 @@ def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str
     task = task_spec(env_id).make_task(params, backend=backend, device=device)
     return GpuVectorEnv(task, num_envs, output=output, render_mode=render_mode, render_config=render_config,
                         autoreset_mode=autoreset_mode, obs_mode=obs_mode, image_size=image_size,
-                        frame_stack=frame_stack)
+                        frame_stack=frame_stack, compile_ahead=compile_ahead)
 
 
 def single_env_unsupported(**kwargs):
