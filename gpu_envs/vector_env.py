@@ -150,7 +150,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
                                    frame_stack=frame_stack, with_state=image is not None and keeps_state(obs_mode))
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
-        self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))
+        self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))  # on the host
+        self._host = jax.devices("cpu")[0]  # where reset keys are made (see reset)
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
             self._flat_step_fn = jax.jit(self._flat_step)  # inlined into the step; traced once
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
@@ -193,7 +194,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             mask = mask_to_jax(mask, self.num_envs, self.jax_device)
             if self._state is None:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
-        keys = self._reset_keys(seed)
+        with jax.default_device(self._host):  # a few tiny programs: each would be a GPU compile
+            keys = jax.device_put(self._reset_keys(seed), self.jax_device)
         if mask is None:
             self._require_fits(self._reset_fn, (keys,), "reset")
             self._state, obs = self._reset_fn(keys)
@@ -202,7 +204,8 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         return self._out(obs), {}
 
     def _reset_keys(self, seed) -> jax.Array:
-        """Each env's reset key (N, 2) for a checked `seed`; advances the env's key stream."""
+        """Each env's reset key (N, 2) for a checked `seed`, on the host; advances the env's key
+        stream (kept on the host: threefry gives the same bits on every device)."""
         if isinstance(seed, (list, tuple)):
             given = [int(s) for s in seed if s is not None]
             if len(given) == len(seed):  # every env seeded: the stream after this reset is too
@@ -218,7 +221,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         """(N, 2) fresh keys from the env's stream (seeded from OS entropy the first time)."""
         if self._key is None:
             self._key = key_from_seed(int(np.random.SeedSequence().generate_state(1)[0]))
-        self._key, key = jax.random.split(jax.device_put(self._key, self.jax_device))
+        self._key, key = jax.random.split(jax.device_put(self._key, self._host))
         return self._split_fn(key)
 
     def step(self, actions):

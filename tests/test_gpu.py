@@ -66,6 +66,13 @@ def test_a_gpu_cartpole_compiles_its_step_before_the_first_step():
     env.close()
 
 
+def test_reset_keys_are_made_on_the_host(gpu_cartpole):
+    gpu_cartpole.reset(seed=5)
+    assert {device.platform for device in gpu_cartpole.unwrapped._key.devices()} == {"cpu"}
+    obs, _ = gpu_cartpole.reset(seed=[1] * 1024)
+    assert obs.is_cuda
+
+
 @pytest.mark.parametrize("env_id", SCENES)
 def test_gpu_images_match_the_recorded_gpu_images(env_id):
     """The ray tracer on the GPU still draws what tests/data/gpu_images.npz holds (the images the
