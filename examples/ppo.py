@@ -43,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: the GPU if there is one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=16, help="env steps per env per iteration")
-    p.add_argument("--epochs", type=int, default=4, help="passes over each iteration's samples")
+    p.add_argument("--epochs", type=int, default=2, help="passes over each iteration's samples")
     p.add_argument("--minibatches", type=int, default=2, help="minibatches per pass")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--gamma", type=float, default=0.99)
