@@ -7,8 +7,12 @@ vector env hands `CompileAhead` a function that lowers and compiles the step for
 arguments (`step_arguments`); jit keeps the result, and the first `step()` waits for the thread
 and then finds the program compiled.
 
-The thread is only an early start: if it fails, the first `step()` does the same work itself and
-raises whatever error that work raises, where the caller sees it.
+The thread is only an early start: if it fails, the first `step()` warns, does the same work
+itself and raises whatever error that work raises, where the caller sees it. JAX's context
+managers hold per thread: the caller's default device and matmul precision at construction are
+set again on the thread; under other JAX context managers (e.g. `jax.numpy_dtype_promotion`)
+around the steps, the first step compiles again for them. The thread is not a daemon: a process
+that exits while it compiles waits for it (seconds), rather than tearing XLA down under it.
 """
 
 from __future__ import annotations
@@ -21,23 +25,29 @@ import jax.numpy as jnp
 from jax.sharding import SingleDeviceSharding
 
 
-class CompileAhead:
-    """Runs `compile_step()` on a thread of its own from construction; `wait()` joins it.
+def check_choice(compile_ahead) -> None:
+    """ValueError unless `compile_ahead` is True, False or None."""
+    if compile_ahead is not None and not isinstance(compile_ahead, bool):
+        raise ValueError(f"compile_ahead must be True, False or None (got {compile_ahead!r})")
 
-    The thread is not a daemon: an interpreter that exits while it compiles waits for it, rather
-    than tearing XLA down under it.
-    """
+
+class CompileAhead:
+    """Runs `compile_step()` on a (non-daemon) thread of its own from construction, under the
+    constructing thread's JAX default device and matmul precision; `wait()` joins it."""
 
     def __init__(self, compile_step: Callable[[], None]):
-        self.error: Exception | None = None
-        self._thread = threading.Thread(target=self._run, args=(compile_step,), name="gpu_envs compile ahead")
+        self.error: Exception | None = None  # what the thread raised, without its traceback
+        context = (jax.config.jax_default_device, jax.config.jax_default_matmul_precision)
+        self._thread = threading.Thread(target=self._run, args=(compile_step, *context),
+                                        name="gpu_envs compile ahead")
         self._thread.start()
 
-    def _run(self, compile_step: Callable[[], None]) -> None:
+    def _run(self, compile_step: Callable[[], None], device, precision) -> None:
         try:
-            compile_step()
-        except Exception as err:  # noqa: BLE001 (kept for inspection; the first step redoes the work)
-            self.error = err
+            with jax.default_device(device), jax.default_matmul_precision(precision):
+                compile_step()
+        except Exception as err:  # noqa: BLE001 (the first step redoes the work and raises)
+            self.error = err.with_traceback(None)  # a traceback would keep the env's frames alive
 
     def wait(self) -> None:
         """Return once the compile has finished (or failed: see `error`)."""

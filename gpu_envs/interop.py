@@ -138,7 +138,7 @@ def action_to_jax(action: Any, shape: tuple[int, int], device: jax.Device, *, pr
             action = _within_float32(action)
         if action.dtype != jnp.float32:
             action = action.astype(jnp.float32)
-        if action.devices() != {device}:
+        if action.devices() != {device} or not action.committed:  # committed: one compiled step for all
             action = jax.device_put(action, device)
         return action
     try:

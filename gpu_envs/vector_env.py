@@ -23,7 +23,7 @@ from gymnasium.utils import seeding as gym_seeding
 from gymnasium.vector import AutoresetMode
 
 from . import memory, packing
-from .compile_ahead import CompileAhead, step_arguments
+from .compile_ahead import CompileAhead, check_choice, step_arguments
 from .compile_cache import use_default_cache
 from ._checks import is_positive_int
 from .batched import BatchedEnv, StepOutput
@@ -53,8 +53,7 @@ _NO_VIEWER = object()  # render_mode="human" where no window could be opened
 
 def check_compile_ahead(compile_ahead, backend: str, obs_mode: str, device: jax.Device) -> bool:
     """Whether an env compiles its step ahead (GpuVectorEnv's `compile_ahead`), or ValueError."""
-    if compile_ahead is not None and not isinstance(compile_ahead, bool):
-        raise ValueError(f"compile_ahead must be True, False or None (got {compile_ahead!r})")
+    check_choice(compile_ahead)
     possible = backend == "jax" and obs_mode == "state"
     if compile_ahead and not possible:
         # MuJoCo Warp and the pixel renderer build Warp kernels by parsing Python source, which
@@ -254,6 +253,9 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         action = action_to_jax(actions, self._action_shape, self.jax_device, private=self.output == "jax")
         if self._compile_ahead is not None:  # it may set self._fields: read them only after it
             self._compile_ahead.wait()
+            if self._compile_ahead.error is not None:
+                gym.logger.warn(f"compile_ahead: the step could not be compiled ahead "
+                                f"({self._compile_ahead.error!r}); it compiles now")
             self._compile_ahead = None
         if self.output == "torch" and self._fields is None:
             self._fields = self._packed_layout(self._state, action)
@@ -362,6 +364,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
                         "programs. Pickle its constructor arguments and make a new env instead")
 
     def close_extras(self, **kwargs):
+        self._compile_ahead = None
         if self._renderer not in (None, _NO_VIEWER):
             self._renderer.close()
             self._renderer = None

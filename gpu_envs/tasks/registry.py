@@ -145,10 +145,12 @@ def make_vector_env(env_id: str, num_envs: int = 1, *, device=None, backend: str
                     frame_stack: int = 1, compile_ahead: bool | None = None, **params):
     """The vector env of the registered task `env_id` (what `gymnasium.make_vec` calls):
     `num_envs` envs on `device`, the task's config fields set from `params`."""
+    from ..compile_ahead import check_choice
     from ..pixels import check_pixel_options, require_warp
     from ..vector_env import GpuVectorEnv
 
     image, _ = check_pixel_options(obs_mode, image_size, frame_stack)  # before the task builds anything
+    check_choice(compile_ahead)
     if image is not None:
         require_warp()
     task = task_spec(env_id).make_task(params, backend=backend, device=device)
