@@ -318,7 +318,7 @@ class Simulation:
         data = self.data(state).replace(ctrl=ctrl)
         # MuJoCo Warp's steps on a GPU are unrolled into one straight program (no loop between
         # their kernel launches; they compile no slower). MJX's JAX steps run in a loop: one
-        # loop body compiles in about two thirds of the time and steps as fast
+        # loop body compiles in 0.6-0.9 of the time and steps as fast where the GPU is busy
         # (docs/benchmarks.md, "Substeps").
         if self.substeps <= 4 and self.backend == "warp" and self.device.platform != "cpu":
             for _ in range(self.substeps):

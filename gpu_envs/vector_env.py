@@ -57,7 +57,8 @@ def check_compile_ahead(compile_ahead, backend: str, obs_mode: str, device: jax.
     possible = backend == "jax" and obs_mode == "state"
     if compile_ahead and not possible:
         # MuJoCo Warp and the pixel renderer build Warp kernels by parsing Python source, which
-        # CPython 3.11.0-3.11.7 and 3.12.0-3.12.1 cannot do on two threads at once (gh-106905)
+        # some CPython versions cannot do on two threads at once
+        # (gpu_envs.train.library_import.ast_parsing_is_thread_safe)
         raise ValueError(f"compile_ahead=True needs backend='jax' and obs_mode='state' "
                          f"(got backend={backend!r}, obs_mode={obs_mode!r})")
     return possible and (compile_ahead if compile_ahead is not None else device.platform == "gpu")
