@@ -239,6 +239,18 @@ class PhysicsState(NamedTuple):
     mocap_quat: jax.Array  # (nmocap, 4)
 
 
+def _made_on_host(make, device: jax.Device):
+    """`make(host)`'s pytree of arrays, built on the host CPU and sent to `device` in one
+    transfer. MJX's put_model and make_data cast and fill arrays eagerly: on a GPU each of
+    those tiny programs would be a GPU compile, ahead of the step's own; the host compiles
+    them in a fraction of that (docs/benchmarks.md, "Start-up")."""
+    host = jax.devices("cpu")[0]
+    if device == host:
+        return make(host)
+    with jax.default_device(host):
+        return jax.device_put(make(host), device)
+
+
 class Simulation:
     """One MuJoCo model on one JAX device, stepped `substeps` physics steps per env step.
 
@@ -264,10 +276,11 @@ class Simulation:
         self.mj_model = mj_model
         self.substeps = int(substeps)
         self.dt = self.substeps * float(mj_model.opt.timestep)
-        with jax.default_device(self.device):
-            self.model = mjx.put_model(mj_model, device=self.device, impl=backend)
         if backend == "warp":
-            self.model = _without_solver_limit_prints(self.model)
+            with jax.default_device(self.device):
+                self.model = _without_solver_limit_prints(mjx.put_model(mj_model, device=self.device, impl="warp"))
+        else:
+            self.model = _made_on_host(lambda host: mjx.put_model(mj_model, device=host, impl="jax"), self.device)
         self.reserve(1)
 
     def reserve(self, num_envs: int) -> None:
@@ -277,14 +290,15 @@ class Simulation:
         this with its env count; sizes from `warp_buffer_sizes` with this simulation's
         `contacts_per_env`. (MJX's JAX backend reserves every contact per env by itself.)
         """
-        with jax.default_device(self.device):
-            if self.backend == "warp":
-                naconmax, njmax = warp_buffer_sizes(self.mj_model, num_envs, self.contacts_per_env)
+        if self.backend == "warp":
+            naconmax, njmax = warp_buffer_sizes(self.mj_model, num_envs, self.contacts_per_env)
+            with jax.default_device(self.device):
                 # with impl="warp", make_data takes the host MjModel, not the MJX model
                 self._template = mjx.make_data(self.mj_model, device=self.device, impl="warp",
                                                naconmax=naconmax, njmax=njmax)
-            else:
-                self._template = mjx.make_data(self.model, device=self.device, impl="jax")
+        else:
+            self._template = _made_on_host(lambda host: mjx.make_data(self.mj_model, device=host, impl="jax"),
+                                           self.device)
 
     def initial_state(self) -> PhysicsState:
         """The model's reference configuration (qpos0, zero velocity) as a `PhysicsState`."""

@@ -1,6 +1,8 @@
 """GPU-only behaviour (skipped without a CUDA GPU): zero-copy on CUDA, device placement."""
 
 import gymnasium as gym
+import jax
+import numpy as np
 import pytest
 import torch
 from compile_events import traced_or_lowered
@@ -8,6 +10,7 @@ from gpu_images import SCENES, difference_from_recorded
 
 import gpu_envs.vector_env
 from gpu_envs.interop import to_torch
+from gpu_envs.sim import Simulation, asset_path, load_model, mjx
 
 pytestmark = pytest.mark.gpu
 
@@ -71,6 +74,22 @@ def test_reset_keys_are_made_on_the_host(gpu_cartpole):
     assert {device.platform for device in gpu_cartpole.unwrapped._key.devices()} == {"cpu"}
     obs, _ = gpu_cartpole.reset(seed=[1] * 1024)
     assert obs.is_cuda
+
+
+
+def test_a_jax_backend_simulation_built_on_the_host_is_what_mjx_builds_on_the_gpu():
+    """Simulation casts and fills its MJX model and data template on the host and sends them
+    over: the arrays that reach the GPU are the ones MJX's put_model and make_data make there."""
+    mj_model = load_model(asset_path("cartpole.xml"))
+    sim = Simulation(mj_model, substeps=2, backend="jax", device="cuda")
+    gpu = sim.device
+    expected_model = mjx.put_model(mj_model, device=gpu, impl="jax")
+    expected_data = mjx.make_data(expected_model, device=gpu, impl="jax")
+    for built, expected in ((sim.model, expected_model), (sim._template, expected_data)):
+        assert jax.tree.structure(built) == jax.tree.structure(expected)
+        for leaf, want in zip(jax.tree.leaves(built), jax.tree.leaves(expected)):
+            assert leaf.devices() == {gpu} and (leaf.dtype, leaf.weak_type) == (want.dtype, want.weak_type)
+            np.testing.assert_array_equal(np.asarray(leaf), np.asarray(want))
 
 
 @pytest.mark.parametrize("env_id", SCENES)
