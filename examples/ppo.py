@@ -3,7 +3,7 @@
     python examples/ppo.py                                   # GpuCartpole-v0, 4096 envs, stops at a mean return of 475
     python examples/ppo.py --env GpuAnt-v0 --max-time 300
     python examples/ppo.py --env GpuAllegroHand-v0 --num-envs 16384 --max-time 600 --hidden 1024,512,256,128 \
-        --lr 5e-4 --epochs 5 --minibatches 8 --reward-scale 0.01 --value-coef 4
+        --lr 5e-4 --epochs 5 --minibatches 8 --reward-scale 0.01 --value-coef 4 --init-log-std 0
 
 Each iteration collects `--steps` env steps from every env with the current policy (the env's
 torch tensors go straight into the network: no copies, no host round-trip), then takes
@@ -54,6 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-grad-norm", type=float, default=1.0)
     p.add_argument("--reward-scale", type=float, default=0.1)
     p.add_argument("--hidden", default="256,256", help="hidden layer sizes, comma-separated")
+    p.add_argument("--init-log-std", type=float, default=-0.5,
+                   help="the policy's log standard deviation at the start (learned from there)")
     p.add_argument("--iterations", type=int, default=None, help="at most this many (default: 1000, no limit with --max-time)")
     p.add_argument("--max-time", type=float, default=None, help="stop after this many seconds from the start")
     p.add_argument("--target-return", type=float, default=None,
@@ -66,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("num_envs", "steps", "epochs", "minibatches", "iterations"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})")
+    if not math.isfinite(args.init_log_std):
+        p.error(f"--init-log-std must be a finite number (got {args.init_log_std})")
     if (args.num_envs * args.steps) % args.minibatches:
         p.error(f"--minibatches ({args.minibatches}) must divide num_envs x steps ({args.num_envs * args.steps})")
     try:
@@ -101,7 +105,7 @@ class RunningNorm(nn.Module):
 class Agent(nn.Module):
     """A Gaussian policy (state-independent log-std) and a value function, separate MLPs, ELU."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int]):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], init_log_std: float = 0.0):
         super().__init__()
         self.norm = RunningNorm(obs_dim)
 
@@ -116,7 +120,7 @@ class Agent(nn.Module):
             return nn.Sequential(*layers, last)
 
         self.actor, self.critic = mlp(act_dim, 0.01), mlp(1, 1.0)
-        self.log_std = nn.Parameter(torch.zeros(act_dim))
+        self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(self.norm(obs)).squeeze(-1)
@@ -155,7 +159,7 @@ def main(argv=None) -> None:
     env = gym.make_vec(args.env, num_envs=args.num_envs, **({"device": args.device} if args.device else {}))
     device, n, t = env.unwrapped.device, args.num_envs, args.steps
     obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]
-    agent = Agent(obs_dim, act_dim, args.hidden).to(device)
+    agent = Agent(obs_dim, act_dim, args.hidden, args.init_log_std).to(device)
     optimizer = Adam(agent.parameters(), lr=args.lr, eps=1e-5)
 
     obs_buf, final_buf = torch.zeros(t, n, obs_dim, device=device), torch.zeros(t, n, obs_dim, device=device)

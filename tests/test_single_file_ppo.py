@@ -49,10 +49,18 @@ def test_a_run_stops_after_its_iterations(tmp_path, capsys):
     assert [line.split("|")[0].strip() for line in lines] == ["it     1", "it     2"]
 
 
+def test_the_policy_starts_from_the_chosen_log_std():
+    module = _ppo_module()
+    agent = module.Agent(4, 2, [8], module.parse_args(["--init-log-std", "-1.5"]).init_log_std)
+    assert agent.log_std.tolist() == [-1.5, -1.5]
+    assert torch.allclose(agent.dist(torch.zeros(3, 4)).stddev, torch.full((3, 2), math.exp(-1.5)))
+
+
 @pytest.mark.parametrize("args, message", [
     (["--minibatches", "3", "--num-envs", "32", "--steps", "8"], "--minibatches (3) must divide num_envs x steps (256)"),
     (["--num-envs", "0"], "--num-envs must be at least 1 (got 0)"),
     (["--hidden", "64,x"], "--hidden takes comma-separated layer sizes, e.g. 256,256 (got '64,x')"),
+    (["--init-log-std", "nan"], "--init-log-std must be a finite number (got nan)"),
 ])
 def test_bad_options_are_refused_by_name(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
