@@ -239,16 +239,24 @@ class PhysicsState(NamedTuple):
     mocap_quat: jax.Array  # (nmocap, 4)
 
 
+def host_device(fallback: jax.Device) -> jax.Device:
+    """JAX's first CPU device, where tiny eager programs compile in milliseconds; `fallback`
+    when JAX runs without a CPU backend (e.g. `JAX_PLATFORMS=cuda`)."""
+    try:
+        return jax.devices("cpu")[0]
+    except RuntimeError:
+        return fallback
+
+
 def _made_on_host(make, device: jax.Device):
     """`make(host)`'s pytree of arrays, built on the host CPU and sent to `device` in one
     transfer. MJX's put_model and make_data cast and fill arrays eagerly: on a GPU each of
     those tiny programs would be a GPU compile, ahead of the step's own; the host compiles
     them in a fraction of that (docs/benchmarks.md, "Start-up")."""
-    host = jax.devices("cpu")[0]
-    if device == host:
-        return make(host)
+    host = host_device(fallback=device)
     with jax.default_device(host):
-        return jax.device_put(make(host), device)
+        made = make(host)
+        return made if device == host else jax.device_put(made, device)
 
 
 class Simulation:

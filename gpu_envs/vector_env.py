@@ -30,6 +30,7 @@ from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
 from .pixels import CHANNELS, PixelRenderer, check_pixel_options, image_mode, keeps_state, require_images_fit
 from .seeding import check_seed, key_from_seed, keys_from_seeds
+from .sim import host_device
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
 
@@ -151,7 +152,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))  # on the host
-        self._host = jax.devices("cpu")[0]  # where reset keys are made (see reset)
+        self._host = host_device(fallback=self.jax_device)  # where reset keys are made (see reset)
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
             self._flat_step_fn = jax.jit(self._flat_step)  # inlined into the step; traced once
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)

@@ -76,12 +76,20 @@ def test_reset_keys_are_made_on_the_host(gpu_cartpole):
     assert obs.is_cuda
 
 
-
-def test_a_jax_backend_simulation_built_on_the_host_is_what_mjx_builds_on_the_gpu():
-    """Simulation casts and fills its MJX model and data template on the host and sends them
+@pytest.mark.parametrize("asset", ["cartpole.xml", "allegro_hand.xml"])
+def test_a_jax_backend_simulation_is_built_on_the_host_as_mjx_builds_it_on_the_gpu(asset, monkeypatch):
+    """Simulation has MJX cast and fill its model and data template on the host, then sends them
     over: the arrays that reach the GPU are the ones MJX's put_model and make_data make there."""
-    mj_model = load_model(asset_path("cartpole.xml"))
+    import gpu_envs.sim
+
+    built_on = []
+    for name in ("put_model", "make_data"):
+        original = getattr(mjx, name)
+        monkeypatch.setattr(gpu_envs.sim.mjx, name, lambda *a, _f=original, **k: built_on.append(k["device"]) or _f(*a, **k))
+    mj_model = load_model(asset_path(asset))
     sim = Simulation(mj_model, substeps=2, backend="jax", device="cuda")
+    monkeypatch.undo()
+    assert {device.platform for device in built_on} == {"cpu"} and len(built_on) == 2
     gpu = sim.device
     expected_model = mjx.put_model(mj_model, device=gpu, impl="jax")
     expected_data = mjx.make_data(expected_model, device=gpu, impl="jax")
