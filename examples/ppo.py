@@ -105,7 +105,7 @@ class RunningNorm(nn.Module):
 class Agent(nn.Module):
     """A Gaussian policy (state-independent log-std) and a value function, separate MLPs, ELU."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], init_log_std: float = 0.0):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], init_log_std: float = -0.5):
         super().__init__()
         self.norm = RunningNorm(obs_dim)
 
@@ -120,7 +120,7 @@ class Agent(nn.Module):
             return nn.Sequential(*layers, last)
 
         self.actor, self.critic = mlp(act_dim, 0.01), mlp(1, 1.0)
-        self.log_std = nn.Parameter(torch.full((act_dim,), init_log_std))
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(self.norm(obs)).squeeze(-1)

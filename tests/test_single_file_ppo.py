@@ -49,11 +49,18 @@ def test_a_run_stops_after_its_iterations(tmp_path, capsys):
     assert [line.split("|")[0].strip() for line in lines] == ["it     1", "it     2"]
 
 
-def test_the_policy_starts_from_the_chosen_log_std():
+def test_the_policy_starts_from_log_std_minus_a_half_by_default():
     module = _ppo_module()
-    agent = module.Agent(4, 2, [8], module.parse_args(["--init-log-std", "-1.5"]).init_log_std)
-    assert agent.log_std.tolist() == [-1.5, -1.5]
-    assert torch.allclose(agent.dist(torch.zeros(3, 4)).stddev, torch.full((3, 2), math.exp(-1.5)))
+    assert module.parse_args([]).init_log_std == -0.5
+    assert module.Agent(4, 2, [8]).log_std.tolist() == [-0.5, -0.5]
+
+
+def test_a_run_starts_its_policy_from_the_chosen_log_std(tmp_path):
+    """One iteration moves the learned log std by at most a few learning rates (Adam)."""
+    _ppo_module().main(["--device", "cpu", "--num-envs", "8", "--steps", "4", "--iterations", "1",
+                        "--init-log-std", "-2", "--out", str(tmp_path / "policy.pt")])
+    log_std = torch.jit.load(str(tmp_path / "policy.pt")).log_std
+    assert abs(float(log_std) + 2.0) < 0.05
 
 
 @pytest.mark.parametrize("args, message", [
