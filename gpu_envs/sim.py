@@ -248,11 +248,11 @@ def host_device(fallback: jax.Device) -> jax.Device:
         return fallback
 
 
-def _made_on_host(make, device: jax.Device):
+def made_on_host(make, device: jax.Device):
     """`make(host)`'s pytree of arrays, built on the host CPU and sent to `device` in one
-    transfer. MJX's put_model and make_data cast and fill arrays eagerly: on a GPU each of
-    those tiny programs would be a GPU compile, ahead of the step's own; the host compiles
-    them in a fraction of that (docs/benchmarks.md, "Start-up")."""
+    transfer. For arrays made by tiny eager programs (MJX's put_model and make_data casts, the
+    reset keys): on a GPU each would be a GPU compile, ahead of the step's own; the host
+    compiles them in a fraction of that (docs/benchmarks.md, "Start-up")."""
     host = host_device(fallback=device)
     with jax.default_device(host):
         made = make(host)
@@ -288,7 +288,7 @@ class Simulation:
             with jax.default_device(self.device):
                 self.model = _without_solver_limit_prints(mjx.put_model(mj_model, device=self.device, impl="warp"))
         else:
-            self.model = _made_on_host(lambda host: mjx.put_model(mj_model, device=host, impl="jax"), self.device)
+            self.model = made_on_host(lambda host: mjx.put_model(mj_model, device=host, impl="jax"), self.device)
         self.reserve(1)
 
     def reserve(self, num_envs: int) -> None:
@@ -305,7 +305,7 @@ class Simulation:
                 self._template = mjx.make_data(self.mj_model, device=self.device, impl="warp",
                                                naconmax=naconmax, njmax=njmax)
         else:
-            self._template = _made_on_host(lambda host: mjx.make_data(self.mj_model, device=host, impl="jax"),
+            self._template = made_on_host(lambda host: mjx.make_data(self.mj_model, device=host, impl="jax"),
                                            self.device)
 
     def initial_state(self) -> PhysicsState:

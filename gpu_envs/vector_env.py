@@ -30,7 +30,7 @@ from .batched import BatchedEnv, StepOutput
 from .interop import action_to_jax, mask_to_jax, to_torch, torch_device_of
 from .pixels import CHANNELS, PixelRenderer, check_pixel_options, image_mode, keeps_state, require_images_fit
 from .seeding import check_seed, key_from_seed, keys_from_seeds
-from .sim import host_device
+from .sim import made_on_host
 from .render import EnvFrames, GridScene, HumanViewer, OffscreenRenderer, RenderConfig
 from .tasks.base import Task
 
@@ -152,7 +152,6 @@ class GpuVectorEnv(gym.vector.VectorEnv):
         self._reset_fn = jax.jit(self._batched.reset)  # (N, 2) keys -> every env reset
         self._reset_where_fn = jax.jit(self._batched.reset_where, donate_argnums=0)
         self._split_fn = jax.jit(lambda key: jax.random.split(key, self.num_envs))  # on the host
-        self._host = host_device(fallback=self.jax_device)  # where reset keys are made (see reset)
         if output == "torch":  # one packed buffer per step: one DLPack hand-off, typed views
             self._flat_step_fn = jax.jit(self._flat_step)  # inlined into the step; traced once
             self._step_fn = jax.jit(self._packed_step, donate_argnums=0)
@@ -195,8 +194,7 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             mask = mask_to_jax(mask, self.num_envs, self.jax_device)
             if self._state is None:
                 raise RuntimeError("reset(options={'reset_mask': ...}) needs a full reset() first")
-        with jax.default_device(self._host):  # a few tiny programs: each would be a GPU compile
-            keys = jax.device_put(self._reset_keys(seed), self.jax_device)
+        keys = made_on_host(lambda host: self._reset_keys(seed, host), self.jax_device)
         if mask is None:
             self._require_fits(self._reset_fn, (keys,), "reset")
             self._state, obs = self._reset_fn(keys)
@@ -204,25 +202,25 @@ class GpuVectorEnv(gym.vector.VectorEnv):
             self._state, obs = self._reset_where_fn(self._state, mask, keys)
         return self._out(obs), {}
 
-    def _reset_keys(self, seed) -> jax.Array:
-        """Each env's reset key (N, 2) for a checked `seed`, on the host; advances the env's key
-        stream (kept on the host: threefry gives the same bits on every device)."""
+    def _reset_keys(self, seed, host: jax.Device) -> jax.Array:
+        """Each env's reset key (N, 2) for a checked `seed`, made on `host`; advances the env's
+        key stream (kept on `host`: threefry gives the same bits on every device)."""
         if isinstance(seed, (list, tuple)):
             given = [int(s) for s in seed if s is not None]
             if len(given) == len(seed):  # every env seeded: the stream after this reset is too
                 self._key = key_from_seed(int(np.random.SeedSequence(given).generate_state(1)[0]))
                 self._np_random, self._np_random_seed = np.random.default_rng(given), -1
-            return keys_from_seeds(list(seed), self._next_keys())
+            return keys_from_seeds(list(seed), self._next_keys(host))
         if seed is not None:
             self._key = key_from_seed(seed)
             self._np_random, self._np_random_seed = gym_seeding.np_random(int(seed))
-        return self._next_keys()
+        return self._next_keys(host)
 
-    def _next_keys(self) -> jax.Array:
+    def _next_keys(self, host: jax.Device) -> jax.Array:
         """(N, 2) fresh keys from the env's stream (seeded from OS entropy the first time)."""
         if self._key is None:
             self._key = key_from_seed(int(np.random.SeedSequence().generate_state(1)[0]))
-        self._key, key = jax.random.split(jax.device_put(self._key, self._host))
+        self._key, key = jax.random.split(jax.device_put(self._key, host))
         return self._split_fn(key)
 
     def step(self, actions):
